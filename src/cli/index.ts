@@ -1,0 +1,29 @@
+import { DECODE_USAGE, decodeCommand } from './decode.js';
+
+const USAGE = `usage: posp <command> [options]
+
+commands:
+  ${DECODE_USAGE.split('\n').join('\n  ')}
+`;
+
+/** Entry point of the `posp` command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const io = {
+    stdin: process.stdin,
+    out: (s: string) => process.stdout.write(s + '\n'),
+    err: (s: string) => process.stderr.write(s + '\n'),
+  };
+  switch (command) {
+    case 'decode':
+      return decodeCommand(args, io);
+    case undefined:
+    case 'help':
+    case '--help':
+      io.out(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      io.err(`unknown command ${command}\n${USAGE}`);
+      return 2;
+  }
+}

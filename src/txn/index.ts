@@ -1,0 +1,14 @@
+export {
+  FINANCIAL_TYPES,
+  MANAGEMENT_TYPES,
+  MAC_MTIS,
+  classify,
+  financialSpec,
+  requestMti,
+  type Classification,
+  type FinancialSpec,
+  type FinancialType,
+  type ManagementSpec,
+  type ManagementType,
+  type TxnType,
+} from './types.js';
