@@ -1,8 +1,10 @@
 import { DECODE_USAGE, decodeCommand } from './decode.js';
+import { START_USAGE, startCommand } from './start.js';
 
 const USAGE = `usage: posp <command> [options]
 
 commands:
+  ${START_USAGE.split('\n').join('\n  ')}
   ${DECODE_USAGE.split('\n').join('\n  ')}
 `;
 
@@ -15,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
     err: (s: string) => process.stderr.write(s + '\n'),
   };
   switch (command) {
+    case 'start':
+      return startCommand(args, io);
     case 'decode':
       return decodeCommand(args, io);
     case undefined:

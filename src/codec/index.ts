@@ -8,6 +8,7 @@ export {
   TerminalMessage,
   decodeTerminalFrame,
   encodeTerminalFrame,
+  locateField,
   packTerminalFrame,
   responseTpdu,
   withProcessingRequirement,

@@ -283,3 +283,31 @@ export function responseTpdu(tpdu: string): string {
 export function withProcessingRequirement(header: string, requirement: number): string {
   return header.slice(0, 5) + String(requirement) + header.slice(6);
 }
+
+/**
+ * Finds field `id` in a terminal frame (starting at the TPDU) without decoding it: the acceptor
+ * uses it to read the terminal id for routing. Returns the value's offset, or -1 when the frame
+ * does not get that far or lacks the field; never throws.
+ */
+export function locateField(buf: Buffer, start: number, end: number, id: number): number {
+  let p = start + TPDU_LEN + HEADER_LEN + 2;
+  const bitmap = p;
+  p += 8;
+  if (p > end || (buf[bitmap + ((id - 1) >> 3)] & (0x80 >> ((id - 1) & 7))) === 0) return -1;
+  for (let f = 2; f < id; f++) {
+    if ((buf[bitmap + ((f - 1) >> 3)] & (0x80 >> ((f - 1) & 7))) === 0) continue;
+    const spec = CUP_TABLE[f];
+    if (spec === undefined) return -1;
+    let len = spec.max;
+    if (spec.length === 'LL') {
+      len = (buf[p] >> 4) * 10 + (buf[p] & 15);
+      p += 1;
+    } else if (spec.length === 'LLL') {
+      len = (buf[p] & 15) * 100 + (buf[p + 1] >> 4) * 10 + (buf[p + 1] & 15);
+      p += 2;
+    }
+    p += spec.format === 'n' || spec.format === 'z' ? (len + 1) >> 1 : len;
+    if (p > end) return -1;
+  }
+  return p;
+}

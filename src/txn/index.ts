@@ -12,3 +12,4 @@ export {
   type ManagementType,
   type TxnType,
 } from './types.js';
+export { expired, luhnCheckDigit, luhnValid, maskPan } from './card.js';

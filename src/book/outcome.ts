@@ -1,0 +1,31 @@
+import type { JournalEntry } from '../store/index.js';
+import type { Reply } from './wire.js';
+
+/**
+ * Writes the book's decision into an entry. The book calls it on the entry it journals, the worker
+ * on its own copy when the reply arrives, so both hold the same record without sending it back.
+ */
+export function settleEntry(entry: JournalEntry, outcome: Reply): void {
+  entry.seq = outcome.seq;
+  entry.rrn = outcome.rrn;
+  entry.authCode = outcome.authCode;
+  entry.responseCode = outcome.responseCode;
+  const effects = entry.effects;
+  if (outcome.responseCode !== '00') {
+    effects.postings = undefined;
+    effects.originals = undefined;
+    effects.terminal = undefined;
+  }
+  const txn = effects.txn;
+  if (txn) {
+    txn.seq = outcome.seq;
+    txn.rrn = outcome.rrn;
+    txn.authCode = outcome.authCode;
+    txn.responseCode = outcome.responseCode;
+    if (outcome.responseCode !== '00') {
+      txn.status = 'declined';
+      txn.postings = [];
+    }
+    if (!Number.isNaN(outcome.balance)) txn.balance = outcome.balance;
+  }
+}

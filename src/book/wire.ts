@@ -1,0 +1,44 @@
+import type { JournalEntry } from '../store/index.js';
+
+/**
+ * What a worker asks of the book for one request. The worker has run every check it can;
+ * the book owns balances and sequence numbers, so it decides funds and numbers the entry.
+ */
+export interface Proposal {
+  /** The entry as the worker sees it; seq, RRN and auth code are filled in by the book. */
+  entry: JournalEntry;
+  /** Assign an RRN (F37) to this request. */
+  rrn: boolean;
+  /** Assign an auth code (F38) if the request is approved. */
+  authCode: boolean;
+  /** Report this account's available balance (F54). */
+  inquiry?: string;
+}
+
+/** The book's answer, a fixed binary layout: no JSON on the reply path. */
+export const REPLY_BYTES = 40;
+
+export interface Reply {
+  seq: number;
+  balance: number;
+  responseCode: string;
+  authCode: string;
+  rrn: string;
+}
+
+export function writeReply(out: Buffer, r: Reply): void {
+  out.writeDoubleLE(r.seq, 0);
+  out.writeDoubleLE(r.balance, 8);
+  out.write(r.responseCode.padEnd(2, ' '), 16, 2, 'latin1');
+  out.write(r.authCode.padEnd(6, ' '), 18, 6, 'latin1');
+  out.write(r.rrn.padEnd(12, ' '), 24, 12, 'latin1');
+}
+
+export function readReply(buf: Buffer, start: number, into: Reply): Reply {
+  into.seq = buf.readDoubleLE(start);
+  into.balance = buf.readDoubleLE(start + 8);
+  into.responseCode = buf.toString('latin1', start + 16, start + 18);
+  into.authCode = buf.toString('latin1', start + 18, start + 24).trimEnd();
+  into.rrn = buf.toString('latin1', start + 24, start + 36).trimEnd();
+  return into;
+}

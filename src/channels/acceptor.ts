@@ -1,0 +1,298 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, locateField, responseTpdu } from '../codec/index.js';
+import { Doorbell, Ring } from '../ring/index.js';
+
+/** The acceptor's end of one worker's rings. */
+export interface WorkerLink {
+  /** Frames to the worker (this side produces). */
+  frames: Ring;
+  /** Responses from the worker (this side consumes). */
+  responses: Ring;
+  bell: Doorbell;
+}
+
+export interface AcceptorOptions {
+  host: string;
+  port: number;
+  /** Largest frame (after the 2-byte length) accepted; a larger one closes the connection. */
+  maxFrame: number;
+  idleTimeoutMs: number;
+  /** Requests a connection may have unanswered before the acceptor stops reading from it. */
+  maxOutstanding: number;
+  log: Logger;
+  bell: Doorbell;
+  workers: WorkerLink[];
+}
+
+class Connection {
+  readonly id: number;
+  readonly socket: net.Socket;
+  readonly remote: string;
+  /** A frame whose length is known but whose bytes are still arriving. */
+  partial: Buffer | null = null;
+  partialFill = 0;
+  /** The first length byte, when a chunk ended between the two. */
+  lengthHigh = -1;
+  /** Request frames not yet answered, oldest first (answered `96` if their worker dies). */
+  readonly outstanding: { frame: Buffer; worker: number }[] = [];
+  ended = false;
+  corked = false;
+  paused = false;
+
+  constructor(id: number, socket: net.Socket) {
+    this.id = id;
+    this.socket = socket;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+}
+
+/**
+ * The terminal channel: accepts TCP connections, cuts the byte stream into frames by their 2-byte
+ * length, sends each frame to the worker that owns its terminal (a hash of F41) and writes the
+ * answers back, corked once per burst. It never parses more than it needs to route.
+ */
+export class Acceptor {
+  private readonly options: AcceptorOptions;
+  private readonly server: net.Server;
+  private readonly connections = new Map<number, Connection>();
+  private nextId = 1;
+  private running = true;
+  private enabled = true;
+  private readonly touched: boolean[];
+  /** Frames a full ring refused, per worker, in order. */
+  private readonly overflow: { conn: Connection; frame: Buffer }[][];
+  private readonly corked: Connection[] = [];
+  private pumpDone: Promise<void> | undefined;
+
+  constructor(options: AcceptorOptions) {
+    this.options = options;
+    this.touched = options.workers.map(() => false);
+    this.overflow = options.workers.map(() => []);
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    this.pumpDone = this.pump();
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Turns the terminal channel off (new connections refused) or on, without a restart. */
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.options.bell.ring();
+    for (const conn of this.connections.values()) conn.socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.pumpDone;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (!this.enabled) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(this.nextId, socket);
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    this.connections.set(conn.id, conn);
+    socket.setTimeout(this.options.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('timeout', () => {
+      this.options.log.info({ connection: conn.id, remote: conn.remote }, 'idle timeout, closing the connection');
+      socket.destroy();
+    });
+    socket.on('end', () => {
+      conn.ended = true;
+      if (conn.outstanding.length === 0) socket.end();
+    });
+    socket.on('error', (err) => this.options.log.debug({ connection: conn.id, err: err.message }, 'socket error'));
+    socket.on('close', () => this.connections.delete(conn.id));
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    let p = 0;
+    const n = chunk.length;
+    while (p < n) {
+      if (conn.partial !== null) {
+        const take = Math.min(conn.partial.length - conn.partialFill, n - p);
+        chunk.copy(conn.partial, conn.partialFill, p, p + take);
+        conn.partialFill += take;
+        p += take;
+        if (conn.partialFill === conn.partial.length) {
+          const frame = conn.partial;
+          conn.partial = null;
+          this.dispatch(conn, frame);
+        }
+        continue;
+      }
+      let length: number;
+      if (conn.lengthHigh >= 0) {
+        length = (conn.lengthHigh << 8) | chunk[p];
+        conn.lengthHigh = -1;
+        p += 1;
+      } else if (n - p === 1) {
+        conn.lengthHigh = chunk[p];
+        p += 1;
+        continue;
+      } else {
+        length = (chunk[p] << 8) | chunk[p + 1];
+        p += 2;
+      }
+      if (length === 0 || length > this.options.maxFrame) {
+        this.options.log.warn({ connection: conn.id, remote: conn.remote, length, max: this.options.maxFrame }, 'frame length out of range, closing the connection');
+        conn.socket.destroy();
+        return;
+      }
+      if (n - p >= length) {
+        this.dispatch(conn, chunk.subarray(p, p + length));
+        p += length;
+      } else {
+        conn.partial = Buffer.allocUnsafe(length);
+        conn.partialFill = 0;
+      }
+    }
+    this.flushFrames();
+    if (conn.outstanding.length >= this.options.maxOutstanding && !conn.paused) {
+      conn.paused = true;
+      conn.socket.pause();
+    }
+  }
+
+  /** Sends a frame to the worker that owns its terminal; frames of one terminal keep their order. */
+  private dispatch(conn: Connection, frame: Buffer): void {
+    const workers = this.options.workers;
+    const tid = locateField(frame, 0, frame.length, 41);
+    let hash = conn.id;
+    if (tid >= 0 && tid + 8 <= frame.length) {
+      hash = 0x811c9dc5;
+      for (let i = tid; i < tid + 8; i++) hash = Math.imul(hash ^ frame[i], 0x01000193);
+    }
+    const worker = (hash >>> 0) % workers.length;
+    conn.outstanding.push({ frame, worker });
+    const queue = this.overflow[worker];
+    if (queue.length > 0 || !workers[worker].frames.push(conn.id, frame, 0, frame.length)) {
+      // Kept until the ring has room; the copy frees the socket's chunk.
+      queue.push({ conn, frame: Buffer.from(frame) });
+    }
+    this.touched[worker] = true;
+  }
+
+  private flushFrames(): void {
+    const workers = this.options.workers;
+    for (let w = 0; w < workers.length; w++) {
+      const queue = this.overflow[w];
+      let sent = 0;
+      while (sent < queue.length && workers[w].frames.push(queue[sent].conn.id, queue[sent].frame, 0, queue[sent].frame.length)) sent++;
+      if (sent > 0) queue.splice(0, sent);
+      if (this.touched[w]) {
+        workers[w].frames.flush();
+        workers[w].bell.ring();
+        this.touched[w] = false;
+      }
+    }
+  }
+
+  /** Delivers workers' responses: drains every ring, writes, uncorks once per burst. */
+  private async pump(): Promise<void> {
+    const bell = this.options.bell;
+    const onResponse = this.onResponse;
+    while (this.running) {
+      const seen = bell.rung;
+      let work = 0;
+      for (const link of this.options.workers) work += link.responses.drain(onResponse, 1024);
+      for (const conn of this.corked) {
+        conn.corked = false;
+        conn.socket.uncork();
+      }
+      this.corked.length = 0;
+      let backlog = false;
+      for (const queue of this.overflow) if (queue.length > 0) backlog = true;
+      if (backlog) {
+        for (let w = 0; w < this.touched.length; w++) this.touched[w] = this.overflow[w].length > 0;
+        this.flushFrames();
+      }
+      if (work === 0) await bell.sleep(seen, backlog ? 1 : 1000);
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private readonly onResponse = (tag: number, buf: Buffer, start: number, end: number): void => {
+    const conn = this.connections.get(tag);
+    if (conn === undefined) return;
+    conn.outstanding.shift();
+    if (end === start) {
+      conn.socket.destroy();
+      return;
+    }
+    this.write(conn, Buffer.from(buf.subarray(start, end)));
+  };
+
+  private write(conn: Connection, frame: Buffer): void {
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.socket.cork();
+      this.corked.push(conn);
+    }
+    conn.socket.write(frame);
+    if (conn.paused && conn.outstanding.length < this.options.maxOutstanding) {
+      conn.paused = false;
+      conn.socket.resume();
+    }
+    if (conn.ended && conn.outstanding.length === 0) conn.socket.end();
+  }
+
+  /**
+   * A worker died: deliver what it had answered, drop what it had not started, and answer `96`
+   * to every request of its terminals still in flight. The caller then starts its successor.
+   */
+  workerLost(index: number, fresh: WorkerLink): void {
+    const old = this.options.workers[index];
+    old.responses.drain(this.onResponse);
+    Ring.attach(old.frames.sab).drain(() => undefined);
+    this.options.workers[index] = fresh;
+    this.overflow[index].length = 0;
+    for (const conn of this.connections.values()) {
+      const lost = conn.outstanding.filter((o) => o.worker === index);
+      if (lost.length === 0) continue;
+      conn.outstanding.splice(0, conn.outstanding.length, ...conn.outstanding.filter((o) => o.worker !== index));
+      for (const o of lost) {
+        const answer = failureResponse(o.frame, '96');
+        if (answer) this.write(conn, answer);
+        else conn.socket.destroy();
+      }
+    }
+    for (const conn of this.corked) {
+      conn.corked = false;
+      conn.socket.uncork();
+    }
+    this.corked.length = 0;
+  }
+}
+
+/** A response carrying only `code`, for requests the switch could not process (no MAC: none was checked). */
+export function failureResponse(frame: Buffer, code: string): Buffer | undefined {
+  let req: TerminalMessage;
+  try {
+    req = decodeTerminalFrame(frame, 0, frame.length, false);
+  } catch {
+    return undefined;
+  }
+  const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
+  const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
+  for (const id of [2, 3, 4, 11, 25, 41, 42, 49, 60]) res.fields[id] = req.fields[id];
+  res.set(39, code);
+  const out = Buffer.allocUnsafe(frame.length + 64);
+  const end = encodeTerminalFrame(res, out, 0, true);
+  return out.subarray(0, end);
+}

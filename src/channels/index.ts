@@ -1,0 +1,1 @@
+export { Acceptor, failureResponse, type AcceptorOptions, type WorkerLink } from './acceptor.js';

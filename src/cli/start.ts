@@ -1,0 +1,27 @@
+import { ConfigError, START_USAGE, loadConfig, startSwitch } from '../switch/index.js';
+
+/** `posp start`: runs the switch until SIGINT/SIGTERM, then stops it cleanly. */
+export async function startCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(args, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const running = await startSwitch(config);
+  io.out(`posp: terminals on ${config.host}:${running.posPort}, admin and monitor on http://${config.host}:${running.adminPort}/health, data in ${config.dataDir}, business date ${running.businessDate}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  running.log.info('stopping');
+  await running.close();
+  return 0;
+}
+
+export { START_USAGE };

@@ -1,0 +1,221 @@
+import net from 'node:net';
+import { TerminalMessage, buildF60, buildF61, decodeTerminalFrame, encodeTerminalFrame } from '../codec/index.js';
+import { DesKey, computeMac, encryptPinBlock, openKeyBlock, type KeyMode, type MacAlgorithm } from '../security/index.js';
+import { MAC_MTIS, financialSpec, type FinancialType } from '../txn/index.js';
+
+export interface SimTerminalOptions {
+  host: string;
+  port: number;
+  tid: string;
+  mid: string;
+  /** The terminal's master key in clear: a terminal holds it, the switch only wrapped. */
+  tmk: string;
+  macAlgorithm?: MacAlgorithm;
+  /** Verify every response MAC (on by default). */
+  verifyMac?: boolean;
+}
+
+export interface CardData {
+  pan: string;
+  expiry: string;
+  pin?: string;
+}
+
+/** What a terminal remembers of an approved request, to void, reverse or refund it later. */
+export interface Receipt {
+  type: FinancialType;
+  pan: string;
+  expiry: string;
+  amount: number;
+  stan: string;
+  batch: string;
+  rrn: string;
+  authCode: string;
+  date: string;
+}
+
+export class ResponseMacError extends Error {}
+
+/**
+ * A POS terminal over real TCP, as the load generator and the integration tests play it: signs in,
+ * keeps its clear working keys, builds requests with valid MACs and PIN blocks, checks response MACs.
+ * Requests on one connection are answered in order.
+ */
+export class SimTerminal {
+  readonly options: SimTerminalOptions;
+  batch = '000001';
+  private stan = 0;
+  private socket: net.Socket | undefined;
+  private buffered: Buffer = Buffer.alloc(0);
+  private readonly waiting: { resolve: (m: TerminalMessage) => void; reject: (e: Error) => void }[] = [];
+  private mak: DesKey | undefined;
+  private pik: Buffer | undefined;
+  private readonly out = Buffer.allocUnsafe(4096);
+
+  constructor(options: SimTerminalOptions) {
+    this.options = { macAlgorithm: 'cup-ecb', verifyMac: true, ...options };
+  }
+
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.options.port, this.options.host, () => resolve());
+      socket.setNoDelay(true);
+      socket.on('error', (err) => {
+        reject(err);
+        this.failAll(err);
+      });
+      socket.on('close', () => this.failAll(new Error('connection closed by the switch')));
+      socket.on('data', (chunk) => this.onData(chunk));
+      this.socket = socket;
+    });
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed;
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  nextStan(): string {
+    this.stan = (this.stan % 999_999) + 1;
+    return String(this.stan).padStart(6, '0');
+  }
+
+  /** Sends raw bytes (a full frame with its length, or anything at all) and awaits one response frame. */
+  sendRaw(frame: Buffer): Promise<TerminalMessage> {
+    const answer = new Promise<TerminalMessage>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.socket!.write(frame);
+    return answer;
+  }
+
+  /** Packs the request (with a MAC where the protocol wants one), sends it, awaits the response. */
+  async request(msg: TerminalMessage): Promise<TerminalMessage> {
+    return this.sendRaw(this.pack(msg));
+  }
+
+  pack(msg: TerminalMessage): Buffer {
+    const mac = MAC_MTIS.has(msg.mti) && this.mak !== undefined;
+    if (mac && !msg.has(64)) msg.set(64, Buffer.alloc(8));
+    const end = encodeTerminalFrame(msg, this.out, 0, true);
+    if (mac) computeMac(this.mak!, this.options.macAlgorithm!, this.out, msg.mabStart, msg.mabEnd, this.out, end - 8);
+    return Buffer.from(this.out.subarray(0, end));
+  }
+
+  message(mti: string): TerminalMessage {
+    const msg = new TerminalMessage(mti, '6000030000', '600100000000');
+    return msg.set(41, this.options.tid).set(42, this.options.mid);
+  }
+
+  async signIn(mode: KeyMode = '003'): Promise<TerminalMessage> {
+    const msg = this.message('0800').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: mode })).set(63, '001');
+    const res = await this.request(msg);
+    if (res.text(39) === '00') {
+      const keys = openKeyBlock(Buffer.from(this.options.tmk, 'hex'), res.binary(62)!, mode);
+      this.mak = new DesKey(keys.mak);
+      this.pik = keys.pik;
+      this.batch = (res.text(60) ?? '').slice(2, 8) || this.batch;
+    }
+    return res;
+  }
+
+  /** A financial request of `type` with card data, amount and (if given) an encrypted PIN. */
+  financial(type: FinancialType, card: CardData, amount?: number): TerminalMessage {
+    const spec = financialSpec(type);
+    const msg = this.message(spec.mti)
+      .set(2, card.pan)
+      .set(3, spec.processingCode)
+      .set(11, this.nextStan())
+      .set(14, card.expiry)
+      .set(22, card.pin ? '021' : '022')
+      .set(25, spec.condition)
+      .set(49, '156')
+      .set(60, buildF60({ messageType: spec.messageType, batch: this.batch, networkCode: '000' }));
+    if (amount !== undefined) msg.set(4, String(amount).padStart(12, '0'));
+    if (card.pin && this.pik) {
+      msg.set(26, '06').set(52, encryptPinBlock(this.pik, card.pan, card.pin)).set(53, '2600000000000000');
+    }
+    return msg;
+  }
+
+  sale(card: CardData, amount: number): TerminalMessage {
+    return this.financial('sale', card, amount);
+  }
+
+  balanceInquiry(card: CardData): TerminalMessage {
+    return this.financial('balance-inquiry', card);
+  }
+
+  saleVoid(original: Receipt, card: CardData = { pan: original.pan, expiry: original.expiry }): TerminalMessage {
+    return this.financial('sale-void', card, original.amount)
+      .set(37, original.rrn)
+      .set(61, buildF61({ batch: original.batch, stan: original.stan }));
+  }
+
+  refund(original: Receipt, amount: number): TerminalMessage {
+    return this.financial('refund', { pan: original.pan, expiry: original.expiry }, amount)
+      .set(37, original.rrn)
+      .set(61, buildF61({ batch: '000000', stan: '000000', date: original.date }));
+  }
+
+  /** The reversal of a request: the original's fields, MTI 0400, F39 the reason. */
+  reversal(original: TerminalMessage, reason = '98'): TerminalMessage {
+    const msg = this.message('0400');
+    for (const id of [2, 3, 4, 11, 14, 22, 23, 25, 38, 49, 60, 61]) msg.fields[id] = original.fields[id];
+    return msg.set(39, reason);
+  }
+
+  echo(): TerminalMessage {
+    return this.message('0820').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: '301' }));
+  }
+
+  signOff(): TerminalMessage {
+    return this.message('0820').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: '002' }));
+  }
+
+  /** What to keep of an approved response to void, refund or reverse it later. */
+  receipt(request: TerminalMessage, response: TerminalMessage, type: FinancialType): Receipt {
+    return {
+      type,
+      pan: request.text(2)!,
+      expiry: request.text(14)!,
+      amount: Number(request.text(4) ?? 0),
+      stan: request.text(11)!,
+      batch: (request.text(60) ?? '').slice(2, 8),
+      rrn: response.text(37) ?? '',
+      authCode: response.text(38) ?? '',
+      date: response.text(13) ?? '',
+    };
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    while (this.buffered.length >= 2) {
+      const len = this.buffered.readUInt16BE(0);
+      if (this.buffered.length < len + 2) break;
+      const frame = this.buffered.subarray(0, len + 2);
+      this.buffered = this.buffered.subarray(len + 2);
+      const waiter = this.waiting.shift();
+      if (!waiter) continue;
+      try {
+        const res = decodeTerminalFrame(frame, 0, frame.length, true);
+        if (this.options.verifyMac && res.has(64)) this.checkMac(frame, res);
+        waiter.resolve(res);
+      } catch (err) {
+        waiter.reject(err as Error);
+      }
+    }
+  }
+
+  private checkMac(frame: Buffer, res: TerminalMessage): void {
+    if (!this.mak) throw new ResponseMacError('response carries a MAC but the terminal has no MAK');
+    const expected = computeMac(this.mak, this.options.macAlgorithm!, frame, res.mabStart, res.mabEnd);
+    if (!expected.equals(res.binary(64)!)) throw new ResponseMacError(`response MAC does not verify (F39 ${res.text(39)})`);
+  }
+
+  private failAll(err: Error): void {
+    for (const w of this.waiting.splice(0)) w.reject(err);
+  }
+}

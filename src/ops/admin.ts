@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type * as Uws from 'uWebSockets.js';
+import { loadUws } from './uws.js';
+
+export interface AdminStatus {
+  /** True while the terminal channel accepts transactions. */
+  accepting(): boolean;
+  snapshot(): Record<string, unknown>;
+}
+
+/** The admin and monitoring HTTP endpoint (uWebSockets.js). */
+export class AdminServer {
+  private listenSocket: Uws.us_listen_socket | null = null;
+  private readonly app: Uws.TemplatedApp;
+  private readonly uws: typeof Uws;
+
+  constructor(status: AdminStatus, private readonly log: Logger) {
+    this.uws = loadUws();
+    this.app = this.uws
+      .App()
+      .get('/health', (res) => {
+        const ok = status.accepting();
+        res.cork(() => {
+          res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ status: ok ? 'ok' : 'not accepting', ...status.snapshot() }));
+        });
+      })
+      .any('/*', (res, req) => {
+        const path = req.getUrl();
+        res.cork(() => {
+          res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ error: `no such endpoint: ${path}` }));
+        });
+      });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`admin port ${host}:${port} is not available`));
+        this.listenSocket = socket;
+        const actual = this.uws.us_socket_local_port(socket);
+        this.log.info({ port: actual }, 'admin API listening');
+        resolve(actual);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+}

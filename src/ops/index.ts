@@ -1,0 +1,2 @@
+export { AdminServer, type AdminStatus } from './admin.js';
+export { loadUws } from './uws.js';

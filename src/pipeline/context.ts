@@ -1,0 +1,89 @@
+import type { TerminalMessage } from '../codec/index.js';
+import type { KeyHandle } from '../security/index.js';
+import type { Card, CardBin, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, Terminal, TxnRecord } from '../store/index.js';
+import type { Classification } from '../txn/index.js';
+import type { TypeHandler } from './handlers.js';
+
+/** A terminal as one worker holds it: the record, its loaded keys, and its queue. */
+export class TerminalState {
+  record: Terminal;
+  mak?: KeyHandle;
+  pik?: KeyHandle;
+  tdk?: KeyHandle;
+  /** A request of this terminal is with the book; later ones wait so answers keep their order. */
+  busy = false;
+  readonly waiting: TxnContext[] = [];
+
+  constructor(record: Terminal) {
+    this.record = record;
+  }
+}
+
+/** Everything the steps learn about one request, from frame to response. */
+export class TxnContext {
+  id = 0;
+  connection = 0;
+  /** hrtime (ns) when the frame reached the worker, for the journal's latency. */
+  arrived = 0n;
+  at = 0;
+  /** The request frame, from TPDU to the end, copied out of the ring. */
+  frame!: Buffer;
+  request!: TerminalMessage;
+  classification?: Classification;
+  handler?: TypeHandler;
+  /** Why the frame did not decode, for the log line. */
+  error = '';
+  terminal?: TerminalState;
+  merchant?: Merchant;
+  pan = '';
+  panHash = '';
+  bin?: CardBin;
+  card?: Card;
+  amount = 0;
+  requestKey = '';
+  mabHash = '';
+  /** The MAC verified: the response carries one too. */
+  authentic = false;
+  responseCode = '';
+  route = 'switch';
+  postings?: Posting[];
+  original?: TxnRecord;
+  originals?: OriginalUpdate[];
+  terminalUpdate?: Effects['terminal'];
+  /** Account whose balance the response reports (F54). */
+  inquiry?: string;
+  /** The journal entry proposed to the book. */
+  entry?: JournalEntry;
+  /** A stored outcome to answer with again (retransmission). */
+  replay?: TxnRecord;
+  /** Extra response fields a handler adds (F54, F62, 60.2). */
+  readonly extra = new Map<number, string | Buffer>();
+  date = '';
+  time = '';
+
+  reset(): void {
+    this.classification = undefined;
+    this.terminal = undefined;
+    this.merchant = undefined;
+    this.pan = '';
+    this.panHash = '';
+    this.bin = undefined;
+    this.card = undefined;
+    this.amount = 0;
+    this.requestKey = '';
+    this.mabHash = '';
+    this.authentic = false;
+    this.responseCode = '';
+    this.route = 'switch';
+    this.handler = undefined;
+    this.error = '';
+    this.postings = undefined;
+    this.original = undefined;
+    this.originals = undefined;
+    this.terminalUpdate = undefined;
+    this.inquiry = undefined;
+    this.entry = undefined;
+    this.replay = undefined;
+    this.extra.clear();
+  }
+}

@@ -1,0 +1,311 @@
+import type { Logger } from 'pino';
+import { settleEntry, type Proposal, type Reply } from '../book/index.js';
+import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu } from '../codec/index.js';
+import type { SecurityModule } from '../security/index.js';
+import type { JournalEntry, StateStore, Terminal, TxnRecord } from '../store/index.js';
+import { MAC_MTIS, maskPan } from '../txn/index.js';
+import { TerminalState, TxnContext } from './context.js';
+import { ADMISSION, CLOSE, PROCESSING, WAIT } from './steps.js';
+
+export interface PipelineOptions {
+  state: StateStore;
+  hsm: SecurityModule;
+  businessDate: string;
+  /** F32 and the acquirer half of F44. */
+  acquirerId: string;
+  refundWindowDays: number;
+  log: Logger;
+  /** Sends `frame[start, end)` (a response with its length prefix) to the connection. */
+  respond(connection: number, frame: Buffer, start: number, end: number): void;
+  /** Drops the connection: the frame was too broken to answer. */
+  close(connection: number): void;
+  /** Hands the proposal to the book; the reply comes back through `onReply(id)`. */
+  propose(id: number, proposal: Proposal): void;
+}
+
+/** Request fields a financial response repeats (PROTOCOL.md sections 2–3). */
+const FINANCIAL_ECHO = [2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61] as const;
+const MANAGEMENT_ECHO = [11, 41, 42, 60] as const;
+const RECENT_LIMIT = 100_000;
+
+/**
+ * One worker's transaction pipeline: runs each request through the steps, hands the outcome to
+ * the book, and answers once the book has made it durable. The worker owns its terminals (the
+ * acceptor sends every frame of a terminal to the same worker), so their state lives here.
+ */
+export class Pipeline {
+  readonly state: StateStore;
+  readonly hsm: SecurityModule;
+  readonly businessDate: string;
+  readonly refundWindowDays: number;
+  readonly options: PipelineOptions;
+  private readonly contexts: TxnContext[] = [];
+  private readonly free: number[] = [];
+  private readonly terminals = new Map<string, TerminalState>();
+  /** Index records not yet certain to be in LMDB (the book applies them after the commit). */
+  private readonly recent = new Map<string, TxnRecord>();
+  private readonly out = Buffer.allocUnsafe(4096);
+  private readonly businessDay: number;
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.state = options.state;
+    this.hsm = options.hsm;
+    this.businessDate = options.businessDate;
+    this.refundWindowDays = options.refundWindowDays;
+    this.businessDay = dayNumber(options.businessDate);
+  }
+
+  /** In flight: requests with the book or waiting for their terminal. */
+  get inFlight(): number {
+    return this.contexts.length - this.free.length;
+  }
+
+  onFrame(connection: number, data: Buffer, start: number, end: number): void {
+    const ctx = this.acquire();
+    ctx.connection = connection;
+    ctx.arrived = process.hrtime.bigint();
+    ctx.at = Date.now();
+    const now = new Date(ctx.at);
+    ctx.date = two(now.getMonth() + 1) + two(now.getDate());
+    ctx.time = two(now.getHours()) + two(now.getMinutes()) + two(now.getSeconds());
+    ctx.frame = Buffer.from(data.subarray(start, end));
+    for (const step of ADMISSION) {
+      const code = step(this, ctx);
+      if (code === WAIT) return;
+      if (code !== '') return this.finish(ctx, code);
+    }
+    this.process(ctx);
+  }
+
+  private process(ctx: TxnContext): void {
+    let code = '';
+    for (const step of PROCESSING) {
+      code = step(this, ctx);
+      if (code !== '') break;
+    }
+    this.finish(ctx, code || '00');
+  }
+
+  /** The outcome is known: journal it through the book. */
+  private finish(ctx: TxnContext, code: string): void {
+    if (code === CLOSE) {
+      this.options.log.warn({ connection: ctx.connection, error: ctx.error }, 'undecodable frame, closing the connection');
+      this.options.close(ctx.connection);
+      this.release(ctx);
+      return;
+    }
+    ctx.responseCode = code;
+    const handler = ctx.handler;
+    const req = ctx.request;
+    const approved = code === '00' && ctx.replay === undefined;
+    const entry: JournalEntry = {
+      seq: 0,
+      at: ctx.at,
+      businessDate: this.businessDate,
+      type: ctx.classification?.type ?? 'unknown',
+      mti: req.mti,
+      mid: req.text(42) ?? '',
+      tid: req.text(41) ?? '',
+      batch: (req.text(60) ?? '').slice(2, 8),
+      stan: req.text(11) ?? '',
+      rrn: ctx.replay?.rrn ?? '',
+      authCode: ctx.replay?.authCode ?? '',
+      panMasked: ctx.pan ? maskPan(ctx.pan) : '',
+      panHash: ctx.panHash,
+      amount: ctx.amount,
+      currency: req.text(49) ?? '',
+      responseCode: code,
+      originalKey: ctx.original?.key ?? '',
+      route: ctx.replay ? 'replay' : ctx.route,
+      latencyUs: Number((process.hrtime.bigint() - ctx.arrived) / 1000n),
+      requestKey: ctx.requestKey,
+      effects: {},
+    };
+    if (approved) {
+      entry.effects.postings = ctx.postings;
+      entry.effects.originals = ctx.originals;
+      entry.effects.terminal = ctx.terminalUpdate;
+    }
+    if (handler?.indexed && ctx.authentic && ctx.replay === undefined) {
+      entry.effects.txn = {
+        key: ctx.requestKey,
+        seq: 0,
+        type: entry.type,
+        businessDate: this.businessDate,
+        mid: entry.mid,
+        tid: entry.tid,
+        batch: entry.batch,
+        stan: entry.stan,
+        panHash: ctx.panHash,
+        amount: ctx.amount,
+        rrn: '',
+        authCode: '',
+        date: ctx.date,
+        time: ctx.time,
+        responseCode: code,
+        status: 'approved',
+        mabHash: ctx.mabHash,
+        postings: approved ? ctx.postings ?? [] : [],
+        ...(ctx.original ? { originalKey: ctx.original.key } : {}),
+      };
+    }
+    ctx.entry = entry;
+    const proposal: Proposal = {
+      entry,
+      rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined,
+      authCode: handler?.authCode === true,
+      ...(ctx.inquiry !== undefined && approved ? { inquiry: ctx.inquiry } : {}),
+    };
+    this.options.propose(ctx.id, proposal);
+  }
+
+  /** The book has made the entry durable: update what this worker holds and answer. */
+  onReply(id: number, reply: Reply): void {
+    const ctx = this.contexts[id];
+    const entry = ctx.entry!;
+    if (ctx.replay === undefined) settleEntry(entry, reply);
+    const effects = entry.effects;
+    const terminal = ctx.terminal;
+    if (terminal && effects.terminal) this.updateTerminal(terminal, effects.terminal);
+    for (const update of effects.originals ?? []) {
+      const original = this.txn(update.key);
+      if (original === undefined) continue;
+      const changed = { ...original };
+      if (update.status) changed.status = update.status;
+      if (update.refunded !== undefined) changed.refunded = update.refunded;
+      this.remember(changed);
+    }
+    if (effects.txn) this.remember(effects.txn);
+    this.answer(ctx, ctx.replay ?? effects.txn, entry.responseCode, reply.balance);
+    this.release(ctx);
+    if (terminal) this.next(terminal);
+  }
+
+  /** The terminal's turn passes to its next waiting request. */
+  private next(terminal: TerminalState): void {
+    terminal.busy = false;
+    const waiting = terminal.waiting.shift();
+    if (waiting) {
+      terminal.busy = true;
+      this.process(waiting);
+    }
+  }
+
+  private answer(ctx: TxnContext, record: TxnRecord | undefined, code: string, balance: number): void {
+    const req = ctx.request;
+    const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
+    const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
+    const financial = ctx.classification?.financial !== undefined || ctx.classification === undefined;
+    for (const id of financial ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
+    if (financial && ctx.pan && !req.has(2)) res.set(2, ctx.pan);
+    res.set(12, record?.time ?? ctx.time).set(13, record?.date ?? ctx.date);
+    if (financial) res.set(15, this.businessDate.slice(4, 8));
+    res.set(32, this.options.acquirerId);
+    const rrn = record?.rrn ?? ctx.entry!.rrn;
+    if (rrn) res.set(37, rrn);
+    const authCode = record?.authCode ?? ctx.entry!.authCode;
+    if (code === '00' && authCode) res.set(38, authCode);
+    res.set(39, code);
+    if (financial && ctx.bin) {
+      res.set(44, ctx.bin.issuer.slice(0, 11).padEnd(11) + this.options.acquirerId.padEnd(11));
+      res.set(63, ctx.bin.organisation);
+    }
+    const reported = record?.balance ?? balance;
+    if (code === '00' && ctx.classification?.type === 'balance-inquiry' && !Number.isNaN(reported) && reported !== undefined) {
+      res.set(54, buildBalance({ accountType: '10', amountType: '02', currency: '156', amount: BigInt(reported) }));
+    }
+    for (const [id, value] of ctx.extra) res.set(id, value);
+    const mac = ctx.authentic && MAC_MTIS.has(req.mti) && ctx.terminal?.mak !== undefined;
+    if (mac) res.set(64, EMPTY_MAC);
+    const end = encodeTerminalFrame(res, this.out, 0, true);
+    if (mac) this.hsm.generateMac(ctx.terminal!.mak!, ctx.terminal!.record.macAlgorithm, this.out, res.mabStart, res.mabEnd, this.out, end - 8);
+    this.options.respond(ctx.connection, this.out, 0, end);
+  }
+
+  /** A terminal as this worker holds it, loaded from LMDB on first use. */
+  terminal(tid: string): TerminalState | undefined {
+    let state = this.terminals.get(tid);
+    if (state === undefined) {
+      const record = this.state.terminals.get(tid);
+      if (record === undefined) return undefined;
+      state = new TerminalState(record);
+      this.loadKeys(state);
+      this.terminals.set(tid, state);
+    }
+    return state;
+  }
+
+  /** Forgets a terminal so the next request reloads it (after an operator changed it). */
+  forgetTerminal(tid: string): void {
+    const state = this.terminals.get(tid);
+    if (state && !state.busy) this.terminals.delete(tid);
+  }
+
+  private updateTerminal(state: TerminalState, update: Partial<Terminal>): void {
+    state.record = { ...state.record, ...update };
+    if (update.keys) this.loadKeys(state);
+  }
+
+  private loadKeys(state: TerminalState): void {
+    const keys = state.record.keys;
+    state.mak = keys ? this.hsm.loadKey(keys.mak) : undefined;
+    state.pik = keys ? this.hsm.loadKey(keys.pik) : undefined;
+    state.tdk = keys?.tdk ? this.hsm.loadKey(keys.tdk) : undefined;
+  }
+
+  /** The index record under a request key: this worker's newest copy, else LMDB's. */
+  txn(key: string): TxnRecord | undefined {
+    return this.recent.get(key) ?? this.state.txns.get(key);
+  }
+
+  private remember(record: TxnRecord): void {
+    this.recent.delete(record.key);
+    this.recent.set(record.key, record);
+    if (this.recent.size > RECENT_LIMIT) this.trimRecent();
+  }
+
+  /** Drops the oldest records that LMDB already has. */
+  private trimRecent(): void {
+    const applied = this.state.appliedSeq();
+    for (const [key, record] of this.recent) {
+      if (this.recent.size <= RECENT_LIMIT / 2 || record.seq > applied) break;
+      this.recent.delete(key);
+    }
+  }
+
+  daysSince(businessDate: string): number {
+    return this.businessDay - dayNumber(businessDate);
+  }
+
+  /** The contexts of requests in flight, for answering `96` when the worker must give up. */
+  inFlightConnections(): number[] {
+    const connections: number[] = [];
+    for (const ctx of this.contexts) if (ctx.request !== undefined && !this.free.includes(ctx.id)) connections.push(ctx.connection);
+    return connections;
+  }
+
+  private acquire(): TxnContext {
+    const id = this.free.pop();
+    if (id !== undefined) return this.contexts[id];
+    const ctx = new TxnContext();
+    ctx.id = this.contexts.length;
+    this.contexts.push(ctx);
+    return ctx;
+  }
+
+  private release(ctx: TxnContext): void {
+    ctx.reset();
+    this.free.push(ctx.id);
+  }
+}
+
+const EMPTY_MAC = Buffer.alloc(8);
+
+function two(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+function dayNumber(yyyymmdd: string): number {
+  return Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))) / 86_400_000;
+}

@@ -1,0 +1,130 @@
+import { pack } from 'msgpackr';
+import pino from 'pino';
+import { REPLY_BYTES, readReply, type Proposal, type Reply } from '../book/index.js';
+import { Doorbell, Ring } from '../ring/index.js';
+import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
+import { StateStore } from '../store/index.js';
+import { Pipeline } from './pipeline.js';
+
+/** What the acceptor hands each worker's long-lived task. */
+export interface WorkerData {
+  index: number;
+  /** Bumped when a worker is replaced, so replies meant for its predecessor are ignored. */
+  generation: number;
+  dataDir: string;
+  lmk: LmkSource;
+  businessDate: string;
+  acquirerId: string;
+  refundWindowDays: number;
+  logLevel: string;
+  frames: SharedArrayBuffer;
+  responses: SharedArrayBuffer;
+  proposals: SharedArrayBuffer;
+  replies: SharedArrayBuffer;
+  bell: SharedArrayBuffer;
+  acceptorBell: SharedArrayBuffer;
+  bookBell: SharedArrayBuffer;
+  /** Int32 cell 0: set to 1 to stop the loop. */
+  control: SharedArrayBuffer;
+}
+
+/** Tags on the book rings carry the worker generation in the top byte and the context id below. */
+const ID_BITS = 24;
+const ID_MASK = (1 << ID_BITS) - 1;
+
+/**
+ * The worker's one long-lived task (hosted by Piscina): drains frames from the acceptor and
+ * replies from the book, runs the pipeline, and pushes responses and proposals back, waking each
+ * peer once per burst.
+ */
+export default async function serve(data: WorkerData): Promise<void> {
+  const log = pino({ level: data.logLevel, base: { worker: data.index } }, pino.destination({ fd: 1, sync: false }));
+  const state = new StateStore(data.dataDir);
+  const hsm = new SecurityModule(loadLmk(data.lmk));
+  const frames = Ring.attach(data.frames);
+  const responses = Ring.attach(data.responses);
+  const proposals = Ring.attach(data.proposals);
+  const replies = Ring.attach(data.replies);
+  const bell = Doorbell.attach(data.bell);
+  const acceptorBell = Doorbell.attach(data.acceptorBell);
+  const bookBell = Doorbell.attach(data.bookBell);
+  const control = new Int32Array(data.control);
+  const generation = data.generation << ID_BITS;
+
+  // Messages a full ring refused, kept in order until it has room.
+  const pendingResponses: { tag: number; bytes: Buffer }[] = [];
+  const pendingProposals: { tag: number; bytes: Buffer }[] = [];
+  let responded = false;
+  let proposed = false;
+
+  const pipeline = new Pipeline({
+    state,
+    hsm,
+    businessDate: data.businessDate,
+    acquirerId: data.acquirerId,
+    refundWindowDays: data.refundWindowDays,
+    log,
+    respond(connection, frame, start, end) {
+      if (pendingResponses.length > 0 || !responses.push(connection, frame, start, end)) {
+        pendingResponses.push({ tag: connection, bytes: Buffer.from(frame.subarray(start, end)) });
+      }
+      responded = true;
+    },
+    close(connection) {
+      if (pendingResponses.length > 0 || !responses.push(connection, EMPTY, 0, 0)) pendingResponses.push({ tag: connection, bytes: EMPTY });
+      responded = true;
+    },
+    propose(id, proposal: Proposal) {
+      const bytes = pack(proposal);
+      if (pendingProposals.length > 0 || !proposals.push(generation | id, bytes, 0, bytes.length)) pendingProposals.push({ tag: generation | id, bytes });
+      proposed = true;
+    },
+  });
+
+  const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+  const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => {
+    try {
+      pipeline.onFrame(tag, buf, start, end);
+    } catch (err) {
+      // A bug must not take the worker's other terminals down: this terminal gets no answer and is cut.
+      log.error({ err, connection: tag }, 'pipeline failed on a frame');
+      pipeline.options.close(tag);
+    }
+  };
+  const onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
+    if ((tag & ~ID_MASK) !== generation || end - start !== REPLY_BYTES) return;
+    pipeline.onReply(tag & ID_MASK, readReply(buf, start, reply));
+  };
+
+  log.info({ generation: data.generation }, 'worker serving');
+  while (Atomics.load(control, 0) === 0) {
+    const seen = bell.rung;
+    state.refresh();
+    const work = frames.drain(onFrame, 256) + replies.drain(onReply, 1024);
+    retry(pendingResponses, responses);
+    retry(pendingProposals, proposals);
+    if (responded) {
+      responses.flush();
+      acceptorBell.ring();
+      responded = false;
+    }
+    if (proposed) {
+      proposals.flush();
+      bookBell.ring();
+      proposed = false;
+    }
+    // Either way the event loop gets a turn (log writes, timers).
+    if (work === 0) await bell.sleep(seen, pendingResponses.length + pendingProposals.length > 0 ? 1 : 1000);
+    else await new Promise((r) => setImmediate(r));
+  }
+  await state.close();
+  log.info('worker stopped');
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function retry(pending: { tag: number; bytes: Buffer }[], ring: Ring): void {
+  let sent = 0;
+  while (sent < pending.length && ring.push(pending[sent].tag, pending[sent].bytes, 0, pending[sent].bytes.length)) sent++;
+  if (sent > 0) pending.splice(0, sent);
+}

@@ -1,0 +1,44 @@
+/**
+ * Wakes a consumer thread that reads from several rings. Producers ring it once per burst;
+ * the consumer sleeps with Atomics.waitAsync (never Atomics.wait, which would freeze its event
+ * loop, lmdb-js commits and timers included) and is notified only when it is actually asleep.
+ */
+export class Doorbell {
+  readonly sab: SharedArrayBuffer;
+  private readonly cells: Int32Array;
+
+  private constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    // Counter (index 0) and sleep flag (index 16) on separate 64-byte lines.
+    this.cells = new Int32Array(sab);
+  }
+
+  static create(): Doorbell {
+    return new Doorbell(new SharedArrayBuffer(128));
+  }
+
+  static attach(sab: SharedArrayBuffer): Doorbell {
+    return new Doorbell(sab);
+  }
+
+  ring(): void {
+    Atomics.add(this.cells, 0, 1);
+    if (Atomics.load(this.cells, 16) === 1) Atomics.notify(this.cells, 0);
+  }
+
+  /** The counter, read before draining: `sleep(seen)` returns at once if anyone rang since. */
+  get rung(): number {
+    return Atomics.load(this.cells, 0);
+  }
+
+  async sleep(seen: number, timeoutMs?: number): Promise<void> {
+    Atomics.store(this.cells, 16, 1);
+    try {
+      if (Atomics.load(this.cells, 0) !== seen) return;
+      const wait = Atomics.waitAsync(this.cells, 0, seen, timeoutMs);
+      if (wait.async) await wait.value;
+    } finally {
+      Atomics.store(this.cells, 16, 0);
+    }
+  }
+}

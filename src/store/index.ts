@@ -1,0 +1,20 @@
+export type {
+  Account,
+  AccountKind,
+  Card,
+  CardBin,
+  Effects,
+  JournalEntry,
+  KeyMode,
+  Merchant,
+  OriginalUpdate,
+  Posting,
+  Status,
+  Terminal,
+  TxnRecord,
+  TxnStatus,
+  WorkingKeys,
+} from './records.js';
+export { StateStore } from './state.js';
+export { Journal, journalDates, journalDir } from './journal.js';
+export { DEMO, cardAccountId, demoPan, demoTid, merchantAccountId, seedDemo } from './demo.js';

@@ -1,0 +1,159 @@
+import Database from 'better-sqlite3';
+import { pack, unpack } from 'msgpackr';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JournalEntry } from './records.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  business_date TEXT NOT NULL,
+  type TEXT NOT NULL,
+  mti TEXT NOT NULL,
+  mid TEXT NOT NULL,
+  tid TEXT NOT NULL,
+  batch TEXT NOT NULL,
+  stan TEXT NOT NULL,
+  rrn TEXT NOT NULL,
+  auth_code TEXT NOT NULL,
+  pan_masked TEXT NOT NULL,
+  pan_hash TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  response_code TEXT NOT NULL,
+  original_key TEXT NOT NULL,
+  route TEXT NOT NULL,
+  latency_us INTEGER NOT NULL,
+  request_key TEXT NOT NULL,
+  effects BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_rrn ON entries(rrn);
+CREATE INDEX IF NOT EXISTS entries_terminal ON entries(tid, batch);
+`;
+
+/**
+ * The write-ahead log: one SQLite file per business day, WAL mode with a full fsync at every
+ * commit. Rows are appended inside an open transaction and made durable in groups by `commit()`.
+ */
+export class Journal {
+  readonly businessDate: string;
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly beginStmt: Database.Statement;
+  private readonly commitStmt: Database.Statement;
+  private open = false;
+
+  constructor(dataDir: string, businessDate: string) {
+    const dir = journalDir(dataDir);
+    mkdirSync(dir, { recursive: true });
+    this.businessDate = businessDate;
+    this.path = join(dir, `${businessDate}.sqlite`);
+    this.db = new Database(this.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare(`INSERT INTO entries VALUES (
+      @seq, @at, @businessDate, @type, @mti, @mid, @tid, @batch, @stan, @rrn, @authCode, @panMasked, @panHash,
+      @amount, @currency, @responseCode, @originalKey, @route, @latencyUs, @requestKey, @effects)`);
+    this.beginStmt = this.db.prepare('BEGIN');
+    this.commitStmt = this.db.prepare('COMMIT');
+  }
+
+  /** Adds a row to the open group; it is durable only after `commit()` returns. */
+  append(entry: JournalEntry): void {
+    if (!this.open) {
+      this.beginStmt.run();
+      this.open = true;
+    }
+    this.insert.run({ ...entry, effects: pack(entry.effects) });
+  }
+
+  /** Makes every appended row durable (one fsync for the whole group). */
+  commit(): void {
+    if (!this.open) return;
+    this.commitStmt.run();
+    this.open = false;
+  }
+
+  maxSeq(): number {
+    return (this.db.prepare('SELECT max(seq) AS s FROM entries').get() as { s: number | null }).s ?? 0;
+  }
+
+  entriesAfter(seq: number): JournalEntry[] {
+    const rows = this.db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq').all(seq) as Row[];
+    return rows.map(rowToEntry);
+  }
+
+  close(): void {
+    this.commit();
+    this.db.close();
+  }
+}
+
+export function journalDir(dataDir: string): string {
+  return join(dataDir, 'journal');
+}
+
+/** Business dates that have a journal file, oldest first. */
+export function journalDates(dataDir: string): string[] {
+  try {
+    return readdirSync(journalDir(dataDir))
+      .filter((f) => /^\d{8}\.sqlite$/.test(f))
+      .map((f) => f.slice(0, 8))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+interface Row {
+  seq: number;
+  at_ms: number;
+  business_date: string;
+  type: string;
+  mti: string;
+  mid: string;
+  tid: string;
+  batch: string;
+  stan: string;
+  rrn: string;
+  auth_code: string;
+  pan_masked: string;
+  pan_hash: string;
+  amount: number;
+  currency: string;
+  response_code: string;
+  original_key: string;
+  route: string;
+  latency_us: number;
+  request_key: string;
+  effects: Buffer;
+}
+
+function rowToEntry(r: Row): JournalEntry {
+  return {
+    seq: r.seq,
+    at: r.at_ms,
+    businessDate: r.business_date,
+    type: r.type,
+    mti: r.mti,
+    mid: r.mid,
+    tid: r.tid,
+    batch: r.batch,
+    stan: r.stan,
+    rrn: r.rrn,
+    authCode: r.auth_code,
+    panMasked: r.pan_masked,
+    panHash: r.pan_hash,
+    amount: r.amount,
+    currency: r.currency,
+    responseCode: r.response_code,
+    originalKey: r.original_key,
+    route: r.route,
+    latencyUs: r.latency_us,
+    requestKey: r.request_key,
+    effects: unpack(r.effects),
+  };
+}

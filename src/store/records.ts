@@ -1,0 +1,156 @@
+import type { MacAlgorithm } from '../security/index.js';
+
+/**
+ * The records of the switch's state (LMDB) and journal (SQLite). Amounts are integer minor
+ * units (fen) held as JS numbers: exact up to 2^53, far above any card balance.
+ */
+
+export type Status = 'active' | 'suspended' | 'closed';
+
+export interface Merchant {
+  mid: string;
+  name: string;
+  status: Status;
+  mcc: string;
+  /** The merchant's settlement account in the in-house account system. */
+  account: string;
+}
+
+export type KeyMode = '001' | '003' | '004';
+
+export interface WorkingKeys {
+  mode: KeyMode;
+  /** Wrapped under the LMK; never clear outside the security module. */
+  pik: Buffer;
+  mak: Buffer;
+  tdk?: Buffer;
+  issuedAt: number;
+}
+
+export interface Terminal {
+  tid: string;
+  mid: string;
+  status: Status;
+  /** Terminal master key, wrapped under the LMK. */
+  tmk: Buffer;
+  macAlgorithm: MacAlgorithm;
+  batch: string;
+  signedIn: boolean;
+  keys?: WorkingKeys;
+}
+
+export interface CardBin {
+  /** The leading digits that identify the issuer (longest match wins). */
+  prefix: string;
+  issuer: string;
+  /** `CUP`, `VIS`, `MCC`, `JCB`, `AMX`: card organisation printed on receipts (F63). */
+  organisation: string;
+  /** On-us cards post to the in-house account system; others go to a host. */
+  onUs: boolean;
+  domestic: boolean;
+}
+
+export interface Card {
+  pan: string;
+  expiry: string;
+  status: Status | 'lost' | 'stolen';
+  account: string;
+  /** PIN verification value from the security module. */
+  pinVerifier: Buffer;
+}
+
+export type AccountKind = 'card' | 'merchant' | 'biller' | 'suspense';
+
+export interface Account {
+  id: string;
+  kind: AccountKind;
+  /** Minor units. Card accounts never go below zero; merchant settlement accounts may. */
+  balance: number;
+  /** Amount reserved by holds (pre-authorisations). */
+  held: number;
+  currency: string;
+}
+
+/** One leg of a double-entry posting: the legs of an entry sum to zero. */
+export interface Posting {
+  account: string;
+  /** Signed minor units: negative debits the account. */
+  amount: number;
+}
+
+export type TxnStatus = 'approved' | 'declined' | 'voided' | 'reversed';
+
+/**
+ * What the switch remembers of each request, under its request key
+ * (MID, TID, batch, STAN, MTI): enough to find originals and to replay a response.
+ */
+export interface TxnRecord {
+  key: string;
+  seq: number;
+  type: string;
+  businessDate: string;
+  mid: string;
+  tid: string;
+  batch: string;
+  stan: string;
+  panHash: string;
+  amount: number;
+  rrn: string;
+  authCode: string;
+  /** Local date MMDD and time hhmmss the switch put in F13/F12. */
+  date: string;
+  time: string;
+  responseCode: string;
+  status: TxnStatus;
+  /** SHA-256 of the MAB (or of the whole message when it has no MAC): tells a retransmission from a duplicate key. */
+  mabHash: string;
+  postings: Posting[];
+  /** Balance reported (F54) for an inquiry. */
+  balance?: number;
+  refunded?: number;
+  /** Request key of the original this one voided, reversed or refunded. */
+  originalKey?: string;
+}
+
+/** State changes an entry carries; applying them is idempotent by the entry's seq. */
+export interface Effects {
+  postings?: Posting[];
+  /** Fields of the terminal record to set. */
+  terminal?: Partial<Pick<Terminal, 'batch' | 'signedIn' | 'keys'>>;
+  /** The index record of this request. */
+  txn?: TxnRecord;
+  /** Originals whose status or refunded total this entry changes. */
+  originals?: OriginalUpdate[];
+}
+
+export interface OriginalUpdate {
+  key: string;
+  status?: TxnStatus;
+  refunded?: number;
+}
+
+/** One journal row: a request and its outcome. */
+export interface JournalEntry {
+  seq: number;
+  /** Epoch milliseconds when the request arrived. */
+  at: number;
+  businessDate: string;
+  type: string;
+  mti: string;
+  mid: string;
+  tid: string;
+  batch: string;
+  stan: string;
+  rrn: string;
+  authCode: string;
+  panMasked: string;
+  panHash: string;
+  amount: number;
+  currency: string;
+  responseCode: string;
+  originalKey: string;
+  route: string;
+  latencyUs: number;
+  requestKey: string;
+  effects: Effects;
+}

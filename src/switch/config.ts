@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** Everything `posp start` can be told; each option also has a POSP_* environment variable. */
+export interface SwitchConfig {
+  dataDir: string;
+  /** Address the terminal and admin ports bind to. */
+  host: string;
+  posPort: number;
+  adminPort: number;
+  /** Pipeline workers (default: cores − 1, at least 1). */
+  workers: number;
+  maxFrame: number;
+  idleTimeoutMs: number;
+  maxOutstanding: number;
+  acquirerId: string;
+  refundWindowDays: number;
+  logLevel: string;
+  demo: boolean;
+  hostSim: boolean;
+  /** The LMK in hex (POSP_LMK); otherwise `<data>/lmk.key`, created on first start. */
+  lmk?: string;
+}
+
+export const DEFAULTS: SwitchConfig = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  posPort: 6000,
+  adminPort: 8080,
+  workers: Math.max(1, availableParallelism() - 1),
+  maxFrame: 2048,
+  idleTimeoutMs: 300_000,
+  maxOutstanding: 64,
+  acquirerId: '00010000',
+  refundWindowDays: 30,
+  logLevel: 'info',
+  demo: false,
+  hostSim: false,
+};
+
+/** Option name → config key and type. The same table serves flags, env vars and the config file. */
+const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'number' | 'boolean' }> = {
+  data: { key: 'dataDir', type: 'string' },
+  host: { key: 'host', type: 'string' },
+  'pos-port': { key: 'posPort', type: 'number' },
+  'admin-port': { key: 'adminPort', type: 'number' },
+  workers: { key: 'workers', type: 'number' },
+  'max-frame': { key: 'maxFrame', type: 'number' },
+  'idle-timeout-ms': { key: 'idleTimeoutMs', type: 'number' },
+  'max-outstanding': { key: 'maxOutstanding', type: 'number' },
+  'acquirer-id': { key: 'acquirerId', type: 'string' },
+  'refund-window-days': { key: 'refundWindowDays', type: 'number' },
+  'log-level': { key: 'logLevel', type: 'string' },
+  demo: { key: 'demo', type: 'boolean' },
+  'host-sim': { key: 'hostSim', type: 'boolean' },
+  lmk: { key: 'lmk', type: 'string' },
+};
+
+export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
+            [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
+  Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
+  Precedence: flag, then environment, then the --config JSON file (same names), then defaults.`;
+
+export class ConfigError extends Error {}
+
+function parseValue(name: string, type: 'string' | 'number' | 'boolean', raw: string | boolean): string | number | boolean {
+  if (type === 'boolean') return raw === true || raw === '1' || raw === 'true' || raw === 'yes';
+  if (typeof raw !== 'string' || raw === '') throw new ConfigError(`--${name} needs a value`);
+  if (type === 'number') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer, got ${raw}`);
+    return n;
+  }
+  return raw;
+}
+
+export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig {
+  const flags = new Map<string, string | boolean>();
+  let configFile = env.POSP_CONFIG;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${arg}\n${START_USAGE}`);
+    const [name, inline] = arg.slice(2).split('=', 2);
+    if (name === 'config') {
+      configFile = inline ?? args[++i];
+      continue;
+    }
+    const option = OPTIONS[name];
+    if (!option) throw new ConfigError(`unknown option --${name}\n${START_USAGE}`);
+    flags.set(name, option.type === 'boolean' ? inline ?? true : inline ?? args[++i]);
+  }
+  const file: Record<string, unknown> = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
+  const config: Record<string, unknown> = { ...DEFAULTS };
+  for (const [name, option] of Object.entries(OPTIONS)) {
+    const envName = 'POSP_' + name.toUpperCase().replace(/-/g, '_');
+    const raw = flags.get(name) ?? env[envName] ?? (file[name] !== undefined ? String(file[name]) : undefined);
+    if (raw !== undefined) config[option.key] = parseValue(name, option.type, raw);
+  }
+  const result = config as unknown as SwitchConfig;
+  if (result.workers < 1) throw new ConfigError('--workers must be at least 1');
+  return result;
+}

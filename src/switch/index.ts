@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import pino, { type Logger } from 'pino';
+import type { BookThreadData } from '../book/index.js';
+import { Acceptor, type WorkerLink } from '../channels/index.js';
+import { AdminServer } from '../ops/index.js';
+import type { WorkerData } from '../pipeline/index.js';
+import { Doorbell, Ring } from '../ring/index.js';
+import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
+import { StateStore, seedDemo } from '../store/index.js';
+import type { SwitchConfig } from './config.js';
+
+export { ConfigError, DEFAULTS, START_USAGE, loadConfig, type SwitchConfig } from './config.js';
+
+const FRAME_RING = 1 << 20;
+const BOOK_RING = 1 << 21;
+
+export interface RunningSwitch {
+  posPort: number;
+  adminPort: number;
+  businessDate: string;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** One pipeline worker's rings and its long-lived task. */
+interface WorkerSlot {
+  data: WorkerData;
+  link: WorkerLink;
+  task?: Promise<void>;
+}
+
+/**
+ * Starts the switch: security module and state, the book thread (recovery first), the pipeline
+ * workers, the terminal channel and the admin API. Resolves once every part accepts work.
+ */
+export async function startSwitch(config: SwitchConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningSwitch> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const lmk: LmkSource = { env: config.lmk, file: join(config.dataDir, 'lmk.key') };
+  const hsm = new SecurityModule(loadLmk(lmk));
+  const state = new StateStore(config.dataDir);
+  if (config.demo && (await seedDemo(state, hsm))) log.info('demo set-up created');
+  const businessDate = state.businessDate() ?? localDate(new Date());
+
+  const bookBell = Doorbell.create();
+  const acceptorBell = Doorbell.create();
+  const slots: WorkerSlot[] = [];
+  for (let index = 0; index < config.workers; index++) {
+    const frames = Ring.create(FRAME_RING);
+    const responses = Ring.create(FRAME_RING);
+    const bell = Doorbell.create();
+    const data: WorkerData = {
+      index,
+      generation: 0,
+      dataDir: config.dataDir,
+      lmk,
+      businessDate,
+      acquirerId: config.acquirerId,
+      refundWindowDays: config.refundWindowDays,
+      logLevel: config.logLevel,
+      frames: frames.sab,
+      responses: responses.sab,
+      proposals: Ring.create(BOOK_RING).sab,
+      replies: Ring.create(BOOK_RING).sab,
+      bell: bell.sab,
+      acceptorBell: acceptorBell.sab,
+      bookBell: bookBell.sab,
+      control: new SharedArrayBuffer(4),
+    };
+    slots.push({ data, link: { frames, responses, bell } });
+  }
+
+  const book = await startBook(
+    { dataDir: config.dataDir, businessDate, bell: bookBell.sab, workers: slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell })) },
+    log,
+  );
+
+  const pool = new Piscina<WorkerData, void>({
+    filename: new URL('../pipeline/worker.js', import.meta.url).href,
+    minThreads: config.workers,
+    maxThreads: config.workers,
+    idleTimeout: Number.MAX_SAFE_INTEGER,
+    concurrentTasksPerWorker: 1,
+  });
+  const acceptor = new Acceptor({
+    host: config.host,
+    port: config.posPort,
+    maxFrame: config.maxFrame,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxOutstanding: config.maxOutstanding,
+    log,
+    bell: acceptorBell,
+    workers: slots.map((s) => s.link),
+  });
+  let running = true;
+  const serve = (slot: WorkerSlot): void => {
+    slot.task = pool.run(slot.data).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!running) return;
+        // Piscina replaces the thread; its terminals get 96 for what was in flight.
+        log.error({ err, worker: slot.data.index }, 'pipeline worker died; replacing it');
+        const frames = Ring.create(FRAME_RING);
+        const responses = Ring.create(FRAME_RING);
+        slot.link = { frames, responses, bell: slot.link.bell };
+        acceptor.workerLost(slot.data.index, slot.link);
+        slot.data = { ...slot.data, generation: slot.data.generation + 1, frames: frames.sab, responses: responses.sab };
+        serve(slot);
+      },
+    );
+  };
+  for (const slot of slots) serve(slot);
+
+  const posPort = await acceptor.listen();
+  log.info({ port: posPort, workers: config.workers, businessDate }, 'terminal channel listening');
+  const admin = new AdminServer(
+    {
+      accepting: () => running,
+      snapshot: () => ({ businessDate, connections: acceptor.connectionCount, workers: config.workers }),
+    },
+    log,
+  );
+  const adminPort = await admin.listen(config.host, config.adminPort);
+
+  return {
+    posPort,
+    adminPort,
+    businessDate,
+    log,
+    async close() {
+      running = false;
+      admin.close();
+      await acceptor.close();
+      for (const slot of slots) {
+        Atomics.store(new Int32Array(slot.data.control), 0, 1);
+        slot.link.bell.ring();
+      }
+      await Promise.all(slots.map((s) => s.task));
+      await pool.destroy();
+      await book.stop();
+      await state.close();
+    },
+  };
+}
+
+interface BookHandle {
+  stop(): Promise<void>;
+}
+
+async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle> {
+  const thread = new Worker(new URL('../book/thread.js', import.meta.url), { workerData: data });
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  await new Promise<void>((resolve, reject) => {
+    thread.on('message', (msg: { ready?: boolean; replayed?: number; appliedSeq?: number; fatal?: string; stopped?: boolean }) => {
+      if (msg.ready) {
+        log.info({ replayed: msg.replayed, appliedSeq: msg.appliedSeq }, 'book ready');
+        resolve();
+      } else if (msg.fatal) {
+        log.fatal({ error: msg.fatal }, 'book failed: the journal cannot be written, stopping');
+        reject(new Error(msg.fatal));
+        process.exit(70);
+      } else if (msg.stopped) {
+        stopped();
+      }
+    });
+    thread.on('error', reject);
+  });
+  return {
+    async stop() {
+      thread.postMessage({ stop: true });
+      await done;
+      await thread.terminate();
+    },
+  };
+}
+
+function localDate(d: Date): string {
+  return String(d.getFullYear()) + String(d.getMonth() + 1).padStart(2, '0') + String(d.getDate()).padStart(2, '0');
+}
