@@ -3,10 +3,21 @@
 // "N passed, N failed". The counts are tap's own assertion totals (its closing
 // "# { total, pass, fail, ... }" line); a run that dies before printing them counts as failed.
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const files = process.argv.slice(2);
-const args = ['--reporter=tap', '--disable-coverage', '--timeout=300', ...(files.length ? files : ['dist/test'])];
+// Only *.test.js files are tests: helpers beside them (worker scripts, fixtures) are not.
+function testFiles(path) {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).sort().flatMap((name) => {
+    const full = join(path, name);
+    return statSync(full).isDirectory() ? testFiles(full) : name.endsWith('.test.js') ? [full] : [];
+  });
+}
+const roots = process.argv.slice(2);
+const files = (roots.length ? roots : ['dist/test']).flatMap(testFiles);
+const args = ['--reporter=tap', '--disable-coverage', '--timeout=300', '--jobs=2', ...files];
 const child = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...args], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });

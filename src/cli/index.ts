@@ -1,10 +1,12 @@
 import { DECODE_USAGE, decodeCommand } from './decode.js';
+import { LOADGEN_USAGE, loadgenCommand } from './loadgen.js';
 import { START_USAGE, startCommand } from './start.js';
 
 const USAGE = `usage: posp <command> [options]
 
 commands:
   ${START_USAGE.split('\n').join('\n  ')}
+  ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${DECODE_USAGE.split('\n').join('\n  ')}
 `;
 
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return startCommand(args, io);
+    case 'loadgen':
+      return loadgenCommand(args, io);
     case 'decode':
       return decodeCommand(args, io);
     case undefined:

@@ -13,6 +13,8 @@ export interface SimTerminalOptions {
   macAlgorithm?: MacAlgorithm;
   /** Verify every response MAC (on by default). */
   verifyMac?: boolean;
+  /** STAN of the first request less one; a load generator starts anywhere so reruns do not repeat keys. */
+  firstStan?: number;
 }
 
 export interface CardData {
@@ -54,6 +56,7 @@ export class SimTerminal {
 
   constructor(options: SimTerminalOptions) {
     this.options = { macAlgorithm: 'cup-ecb', verifyMac: true, ...options };
+    this.stan = options.firstStan ?? 0;
   }
 
   connect(): Promise<void> {

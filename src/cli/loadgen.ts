@@ -1,0 +1,73 @@
+import { UsageError, defaultLoadTarget, parseMix, runLoad } from '../loadgen/index.js';
+
+export const LOADGEN_USAGE = `posp loadgen [--terminals N] [--duration 10s | --count N] [--mix sale:90,void:5,balance:5] [--short]
+              [--host ADDR] [--port N] [--first-tid N] [--json]
+  Simulated terminals over TCP against a switch with the demo set-up: each signs in, keeps one
+  transaction outstanding, checks every response MAC and code; prints TPS, latency percentiles
+  and counts by response code. Exit 1 if any transaction failed.`;
+
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!m) throw new UsageError(`--duration must look like 10s, 500ms or 2m, got ${text}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export async function loadgenCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const target = defaultLoadTarget();
+  const options = {
+    host: process.env.POSP_HOST ?? '127.0.0.1',
+    port: Number(process.env.POSP_POS_PORT ?? 6000),
+    terminals: 50,
+    durationMs: undefined as number | undefined,
+    count: undefined as number | undefined,
+    mix: parseMix('sale:90,void:5,balance:5'),
+    short: false,
+    ...target,
+  };
+  let json = false;
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      const value = (): string => {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`${arg} needs a value`);
+        return v;
+      };
+      const count = (name: string, v: string): number => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+        return n;
+      };
+      switch (arg) {
+        case '--terminals': options.terminals = count(arg, value()); break;
+        case '--duration': options.durationMs = parseDuration(value()); break;
+        case '--count': options.count = count(arg, value()); break;
+        case '--mix': options.mix = parseMix(value()); break;
+        case '--short': options.short = true; break;
+        case '--host': options.host = value(); break;
+        case '--port': options.port = count(arg, value()); break;
+        case '--first-tid': options.firstTid = count(arg, value()); break;
+        case '--json': json = true; break;
+        default: throw new UsageError(`unknown option ${arg}\n${LOADGEN_USAGE}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  if (options.durationMs === undefined && options.count === undefined) options.durationMs = 10_000;
+  const report = await runLoad({ ...options, progress: (line) => io.err(line) });
+  if (json) io.out(JSON.stringify(report));
+  else {
+    const l = report.latencyUs;
+    io.out(`transactions ${report.transactions} in ${report.seconds.toFixed(2)} s: ${report.tps.toFixed(0)} TPS, errors ${report.errors}`);
+    io.out(`latency ms: p50 ${(l.p50 / 1000).toFixed(2)} p90 ${(l.p90 / 1000).toFixed(2)} p99 ${(l.p99 / 1000).toFixed(2)} max ${(l.max / 1000).toFixed(2)}`);
+    io.out(`response codes: ${Object.entries(report.responseCodes).map(([c, n]) => `${c}=${n}`).join(' ')}`);
+    for (const e of report.errorSamples) io.out(`error: ${e}`);
+  }
+  return report.errors > 0 ? 1 : 0;
+}
