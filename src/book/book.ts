@@ -14,6 +14,8 @@ export class Book {
   readonly ledger: Ledger;
   private lastSeq = 0;
   private readonly group: JournalEntry[] = [];
+  private readonly unapplied: JournalEntry[] = [];
+  private applying: Promise<void> | undefined;
 
   constructor(
     private readonly state: StateStore,
@@ -50,11 +52,30 @@ export class Book {
     return this.group.length;
   }
 
-  /** Makes the group durable (one fsync), then hands it to LMDB; resolves when LMDB has it too. */
-  commit(): Promise<boolean> | undefined {
-    if (this.group.length === 0) return undefined;
+  /**
+   * Makes the group durable (one fsync) and queues it for LMDB. LMDB writes run behind the journal,
+   * one transaction at a time, each taking every group committed meanwhile: the journal's fsync
+   * never waits for LMDB's, and a crash in between is repaired by `recover()`.
+   */
+  commit(): void {
+    if (this.group.length === 0) return;
     this.journal.commit();
-    const entries = this.group.splice(0);
-    return this.state.applyEntries(entries);
+    for (const entry of this.group) this.unapplied.push(entry);
+    this.group.length = 0;
+    if (this.applying === undefined) this.applyNext();
+  }
+
+  /** Resolves when every committed entry is in LMDB too. */
+  async settled(): Promise<void> {
+    while (this.applying !== undefined) await this.applying;
+  }
+
+  private applyNext(): void {
+    if (this.unapplied.length === 0) {
+      this.applying = undefined;
+      return;
+    }
+    const entries = this.unapplied.splice(0);
+    this.applying = this.state.applyEntries(entries).then(() => this.applyNext());
   }
 }

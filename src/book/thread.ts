@@ -52,13 +52,12 @@ async function run(data: BookThreadData): Promise<void> {
     staged.push({ worker: current, tag, bytes });
   };
 
-  let lastApply: Promise<boolean> | undefined;
   while (!stopping) {
     const seen = bell.rung;
     for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
     if (book.pending > 0) {
       // Durable first: the replies below let workers send approvals.
-      lastApply = book.commit();
+      book.commit();
       for (const s of staged) workers[s.worker].outbox.push({ tag: s.tag, bytes: s.bytes });
       staged.length = 0;
     }
@@ -77,8 +76,8 @@ async function run(data: BookThreadData): Promise<void> {
     else await bell.sleep(seen, 1000);
   }
   for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
-  await book.commit();
-  await lastApply;
+  book.commit();
+  await book.settled();
   journal.close();
   await state.close();
   parentPort!.postMessage({ stopped: true });

@@ -168,8 +168,16 @@ async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle>
     });
     thread.on('error', reject);
   });
+  let stopping = false;
+  thread.on('exit', (code) => {
+    if (stopping) return;
+    // Without the book nothing can be journalled: stop rather than answer without it.
+    log.fatal({ code }, 'book thread exited; stopping the switch');
+    process.exit(70);
+  });
   return {
     async stop() {
+      stopping = true;
       thread.postMessage({ stop: true });
       await done;
       await thread.terminate();
