@@ -25,6 +25,7 @@ const HOST_FIELDS: readonly FieldSpec[] = [
   { id: 49, name: 'currency', format: 'an', length: 'fixed', max: 3 },
   { id: 52, name: 'PIN block', format: 'b', length: 'fixed', max: 8 },
   { id: 54, name: 'additional amounts', format: 'an', length: 'LLL', max: 120 },
+  { id: 64, name: 'MAC (primary)', format: 'b', length: 'fixed', max: 8 },
   { id: 70, name: 'network management code', format: 'n', length: 'fixed', max: 3 },
   { id: 90, name: 'original data elements', format: 'n', length: 'fixed', max: 42 },
   { id: 128, name: 'MAC', format: 'b', length: 'fixed', max: 8 },

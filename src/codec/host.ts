@@ -104,15 +104,24 @@ function decodeField(spec: FieldSpec, buf: Buffer, p: number, end: number, start
   }
   for (let i = p; i < p + len; i++) {
     const c = buf[i];
-    const ok =
-      spec.format === 'n' ? c >= 48 && c <= 57 :
-      spec.format === 'z' ? (c >= 48 && c <= 57) || c === 61 :
-      spec.format === 'an' ? c >= 0x20 && c < 0x7f :
-      c >= 0x20 && c !== 0x7f;
-    if (!ok) throw new FormatError(name, i - start, `byte ${HEX_PAIR[c]} not allowed in ${spec.format}`);
+    if (!allowed(spec.format, c)) throw new FormatError(name, i - start, `byte ${HEX_PAIR[c]} not allowed in ${spec.format}`);
   }
   msg.fields[spec.id] = buf.toString('latin1', p, p + len);
   return p + len;
+}
+
+/** The characters each text-like format admits on the wire. */
+function allowed(format: FieldSpec['format'], c: number): boolean {
+  switch (format) {
+    case 'n':
+      return c >= 48 && c <= 57;
+    case 'z':
+      return (c >= 48 && c <= 57) || c === 61;
+    case 'an':
+      return c >= 0x20 && c < 0x7f;
+    default:
+      return c >= 0x20 && c !== 0x7f && c <= 0xff;
+  }
 }
 
 /** Encodes `msg` into `out` at `offset`; returns the end. Sets `mabStart/mabEnd` for the F128 MAC. */
@@ -170,8 +179,8 @@ function encodeField(spec: FieldSpec, value: string | Buffer, out: Buffer, p: nu
     return p;
   }
   if (typeof value !== 'string') throw new FormatError(name, p - offset, 'text expected');
-  if ((spec.format === 'n' && !/^\d*$/.test(value)) || (spec.format === 'z' && !/^[\d=]*$/.test(value))) {
-    throw new FormatError(name, p - offset, 'non-digit character');
+  for (let i = 0; i < len; i++) {
+    if (!allowed(spec.format, value.charCodeAt(i))) throw new FormatError(name, p - offset, `character ${value.charCodeAt(i)} not allowed in ${spec.format}`);
   }
   out.write(value, p, len, 'latin1');
   return p + len;

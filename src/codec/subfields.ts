@@ -25,10 +25,11 @@ export function parseF60(value: string): F60 {
   };
 }
 
+/** Inverse of parseF60: sub-fields that were absent stay absent, so a short F60 is echoed as received. */
 export function buildF60(f: Partial<F60> & { messageType: string }): string {
   let s = f.messageType.padStart(2, '0');
-  if (f.batch !== undefined || f.networkCode !== undefined || f.rest) s += (f.batch ?? '000000').padStart(6, '0');
-  if (f.networkCode !== undefined || f.rest) s += (f.networkCode ?? '000').padStart(3, '0');
+  if (f.batch || f.networkCode || f.rest) s += (f.batch || '000000').padStart(6, '0');
+  if (f.networkCode || f.rest) s += (f.networkCode || '000').padStart(3, '0');
   if (f.rest) s += f.rest;
   return s;
 }
@@ -66,7 +67,7 @@ export interface SettlementTotals {
 const SIDE_DIGITS = 31;
 
 export function parseSettlementTotals(value: string): SettlementTotals {
-  if (value.length !== 2 * SIDE_DIGITS) throw new FormatError('F48', 0, `settlement totals need 62 digits, got ${value.length}`);
+  if (!/^\d{62}$/.test(value)) throw new FormatError('F48', 0, `settlement totals need 62 digits, got ${JSON.stringify(value.slice(0, 70))}`);
   return { domestic: parseSide(value, 0), foreign: parseSide(value, SIDE_DIGITS) };
 }
 
@@ -84,7 +85,12 @@ export function buildSettlementTotals(t: SettlementTotals): string {
   return buildSide(t.domestic) + buildSide(t.foreign);
 }
 
+const N12_LIMIT = 10n ** 12n;
+
 function buildSide(s: SettlementSide): string {
+  if (s.debitAmount < 0n || s.debitAmount >= N12_LIMIT || s.creditAmount < 0n || s.creditAmount >= N12_LIMIT) {
+    throw new FormatError('F48', 0, 'settlement amount does not fit n12');
+  }
   // Counts wrap at 999 as the field is n3; amounts are n12 minor units.
   return (
     s.debitAmount.toString().padStart(12, '0') +

@@ -171,10 +171,10 @@ function unpackDigits(buf: Buffer, p: number, digits: number, left: boolean, tra
  */
 export function encodeTerminalFrame(msg: TerminalMessage, out: Buffer, offset = 0, withLength = true): number {
   let p = offset + (withLength ? LENGTH_PREFIX : 0);
-  p = writeHex(msg.tpdu, TPDU_LEN, out, p, 'TPDU');
-  p = writeDigitsFixed(msg.header, HEADER_LEN * 2, out, p, 'HEADER');
+  p = writeHex(msg.tpdu, TPDU_LEN, out, p, 'TPDU', offset);
+  p = writeDigitsFixed(msg.header, HEADER_LEN * 2, out, p, 'HEADER', offset);
   msg.mabStart = p;
-  p = writeDigitsFixed(msg.mti, 4, out, p, 'MTI');
+  p = writeDigitsFixed(msg.mti, 4, out, p, 'MTI', offset);
   const bitmap = p;
   out.fill(0, bitmap, bitmap + 8);
   p += 8;
@@ -222,6 +222,11 @@ function encodeField(spec: FieldSpec, value: string | Buffer, out: Buffer, p: nu
     return p + len;
   }
   if (typeof value !== 'string') throw new FormatError(name, p - offset, 'text expected');
+  const textMax = spec.format === 'an' ? 0x7e : 0xff;
+  for (let i = 0; i < len; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > textMax || c === 0x7f) throw new FormatError(name, p - offset, `character ${c} not allowed in ${spec.format}`);
+  }
   out.write(value, p, len, 'latin1');
   return p + len;
 }
@@ -250,17 +255,17 @@ function packDigits(value: string, left: boolean, track: boolean, out: Buffer, p
   return p;
 }
 
-function writeDigitsFixed(value: string, digits: number, out: Buffer, p: number, name: string): number {
-  if (value.length !== digits) throw new FormatError(name, p, `needs ${digits} digits`);
-  return packDigits(value, true, false, out, p, name, 0);
+function writeDigitsFixed(value: string, digits: number, out: Buffer, p: number, name: string, offset: number): number {
+  if (value.length !== digits) throw new FormatError(name, p - offset, `needs ${digits} digits`);
+  return packDigits(value, true, false, out, p, name, offset);
 }
 
-function writeHex(value: string, bytes: number, out: Buffer, p: number, name: string): number {
-  if (value.length !== bytes * 2) throw new FormatError(name, p, `needs ${bytes * 2} hex digits`);
+function writeHex(value: string, bytes: number, out: Buffer, p: number, name: string, offset: number): number {
+  if (value.length !== bytes * 2) throw new FormatError(name, p - offset, `needs ${bytes * 2} hex digits`);
   for (let i = 0; i < bytes; i++) {
     const hi = hexNibble(value.charCodeAt(2 * i));
     const lo = hexNibble(value.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) throw new FormatError(name, p, 'non-hex character');
+    if (hi < 0 || lo < 0) throw new FormatError(name, p - offset, 'non-hex character');
     out[p++] = (hi << 4) | lo;
   }
   return p;
