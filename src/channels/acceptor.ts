@@ -103,6 +103,7 @@ export class Acceptor {
       socket.destroy();
       return;
     }
+    socket.setNoDelay(true);
     const conn = new Connection(this.nextId, socket);
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     this.connections.set(conn.id, conn);
