@@ -15,6 +15,8 @@ export class Book {
   private lastSeq = 0;
   private readonly group: JournalEntry[] = [];
   private readonly unapplied: JournalEntry[] = [];
+  /** Refunded totals of originals refunded in this run; earlier runs' are in LMDB (recovery applied them). */
+  private readonly refunded = new Map<string, number>();
   private applying: Promise<void> | undefined;
 
   constructor(
@@ -37,7 +39,11 @@ export class Book {
     const entry = p.entry;
     let responseCode = entry.responseCode;
     const postings = entry.effects.postings;
+    const refund = p.refundOf;
+    const refunded = refund && responseCode === '00' ? this.refundedSoFar(refund.key) + refund.amount : 0;
+    if (refund && refunded > refund.limit) responseCode = '64';
     if (responseCode === '00' && postings && postings.length > 0) responseCode = this.ledger.post(postings);
+    if (refund && responseCode === '00') this.refunded.set(refund.key, refunded);
     reply.seq = ++this.lastSeq;
     reply.responseCode = responseCode;
     reply.rrn = p.rrn ? String(reply.seq).padStart(12, '0') : entry.rrn;
@@ -46,6 +52,15 @@ export class Book {
     settleEntry(entry, reply);
     this.journal.append(entry);
     this.group.push(entry);
+  }
+
+  private refundedSoFar(key: string): number {
+    let total = this.refunded.get(key);
+    if (total === undefined) {
+      total = this.state.txns.get(key)?.refunded ?? 0;
+      this.refunded.set(key, total);
+    }
+    return total;
   }
 
   get pending(): number {

@@ -13,6 +13,8 @@ export interface Proposal {
   authCode: boolean;
   /** Report this account's available balance (F54). */
   inquiry?: string;
+  /** A refund of this original: the book holds the authoritative refunded totals, so refunds from any worker add up. */
+  refundOf?: { key: string; amount: number; limit: number };
 }
 
 /** The book's answer, a fixed binary layout: no JSON on the reply path. */

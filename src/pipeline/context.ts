@@ -33,6 +33,8 @@ export class TxnContext {
   handler?: TypeHandler;
   /** Why the frame did not decode, for the log line. */
   error = '';
+  /** The code admission decided on (`''`: none); it is answered in the terminal's turn. */
+  early = '';
   terminal?: TerminalState;
   merchant?: Merchant;
   pan = '';
@@ -52,6 +54,10 @@ export class TxnContext {
   terminalUpdate?: Effects['terminal'];
   /** Account whose balance the response reports (F54). */
   inquiry?: string;
+  /** The refund's original, for the book's authoritative refunded total. */
+  refundOf?: { key: string; amount: number; limit: number };
+  /** No request was recorded under this request key before: this one will be. */
+  freshKey = false;
   /** The journal entry proposed to the book. */
   entry?: JournalEntry;
   /** A stored outcome to answer with again (retransmission). */
@@ -77,12 +83,15 @@ export class TxnContext {
     this.route = 'switch';
     this.handler = undefined;
     this.error = '';
+    this.early = '';
     this.postings = undefined;
     this.original = undefined;
     this.originals = undefined;
     this.terminalUpdate = undefined;
     this.inquiry = undefined;
     this.entry = undefined;
+    this.refundOf = undefined;
+    this.freshKey = false;
     this.replay = undefined;
     this.extra.clear();
   }

@@ -1,5 +1,5 @@
 import { parseF61 } from '../codec/index.js';
-import type { KeyMode, Posting, TxnRecord } from '../store/index.js';
+import type { KeyMode, Posting } from '../store/index.js';
 import type { TxnType } from '../txn/index.js';
 import type { TxnContext } from './context.js';
 import type { Pipeline } from './pipeline.js';
@@ -106,7 +106,7 @@ const refund: TypeHandler = {
   prepare(p, ctx) {
     const rrn = ctx.request.text(37);
     if (rrn === undefined) return '25';
-    const original = p.state.txnByRrn(rrn);
+    const original = p.txnByRrn(rrn);
     if (original === undefined || original.type !== 'sale' || original.status !== 'approved') return '25';
     const f61 = parseF61(ctx.request.text(61) ?? '');
     if (f61.date && f61.date !== original.date) return '25';
@@ -116,7 +116,8 @@ const refund: TypeHandler = {
     if (refunded > original.amount) return '64';
     ctx.original = original;
     ctx.postings = inverse(saleLegs(ctx));
-    ctx.originals = [{ key: original.key, refunded }];
+    ctx.originals = [{ key: original.key, refund: ctx.amount }];
+    ctx.refundOf = { key: original.key, amount: ctx.amount, limit: original.amount };
     return '00';
   },
 };
@@ -141,16 +142,11 @@ const reversal: TypeHandler = {
     if (original.status !== 'approved') return '00';
     ctx.postings = inverse(original.postings);
     ctx.originals = [{ key: original.key, status: 'reversed' }];
-    // Reversing a void puts its sale back.
-    const voided = original.type === 'sale-void' ? voidedOriginal(p, original) : undefined;
-    if (voided) ctx.originals.push({ key: voided.key, status: 'approved' });
+    // Reversing a void puts what it voided back.
+    if (original.originalKey) ctx.originals.push({ key: original.originalKey, status: 'approved' });
     return '00';
   },
 };
-
-function voidedOriginal(p: Pipeline, voidRecord: TxnRecord): TxnRecord | undefined {
-  return voidRecord.originalKey ? p.txn(voidRecord.originalKey) : undefined;
-}
 
 export const HANDLERS: Partial<Record<TxnType, TypeHandler>> = {
   'sign-in': signIn,

@@ -5,7 +5,7 @@ import type { SecurityModule } from '../security/index.js';
 import type { JournalEntry, StateStore, Terminal, TxnRecord } from '../store/index.js';
 import { MAC_MTIS, maskPan } from '../txn/index.js';
 import { TerminalState, TxnContext } from './context.js';
-import { ADMISSION, CLOSE, PROCESSING, WAIT } from './steps.js';
+import { ADMISSION, CLOSE, PROCESSING } from './steps.js';
 
 export interface PipelineOptions {
   state: StateStore;
@@ -44,6 +44,7 @@ export class Pipeline {
   private readonly terminals = new Map<string, TerminalState>();
   /** Index records not yet certain to be in LMDB (the book applies them after the commit). */
   private readonly recent = new Map<string, TxnRecord>();
+  private readonly recentRrns = new Map<string, string>();
   private readonly out = Buffer.allocUnsafe(4096);
   private readonly businessDay: number;
 
@@ -70,19 +71,32 @@ export class Pipeline {
     ctx.date = two(now.getMonth() + 1) + two(now.getDate());
     ctx.time = two(now.getHours()) + two(now.getMinutes()) + two(now.getSeconds());
     ctx.frame = Buffer.from(data.subarray(start, end));
+    let code = '';
     for (const step of ADMISSION) {
-      const code = step(this, ctx);
-      if (code === WAIT) return;
-      if (code !== '') return this.finish(ctx, code);
+      const result = step(this, ctx);
+      if (result === CLOSE) return this.finish(ctx, CLOSE);
+      if (code === '') code = result;
     }
+    ctx.early = code;
+    const terminal = ctx.terminal;
+    // Without a known terminal there is no order to keep: answer at once.
+    if (terminal === undefined) return this.finish(ctx, code);
+    if (terminal.busy) {
+      terminal.waiting.push(ctx);
+      return;
+    }
+    terminal.busy = true;
     this.process(ctx);
   }
 
+  /** The terminal's turn: run the checks and the type's rules, unless admission already decided. */
   private process(ctx: TxnContext): void {
-    let code = '';
-    for (const step of PROCESSING) {
-      code = step(this, ctx);
-      if (code !== '') break;
+    let code = ctx.early;
+    if (code === '') {
+      for (const step of PROCESSING) {
+        code = step(this, ctx);
+        if (code !== '') break;
+      }
     }
     this.finish(ctx, code || '00');
   }
@@ -127,7 +141,7 @@ export class Pipeline {
       entry.effects.originals = ctx.originals;
       entry.effects.terminal = ctx.terminalUpdate;
     }
-    if (handler?.indexed && ctx.authentic && ctx.replay === undefined) {
+    if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       entry.effects.txn = {
         key: ctx.requestKey,
         seq: 0,
@@ -156,6 +170,7 @@ export class Pipeline {
       rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined,
       authCode: handler?.authCode === true,
       ...(ctx.inquiry !== undefined && approved ? { inquiry: ctx.inquiry } : {}),
+      ...(ctx.refundOf !== undefined && approved ? { refundOf: ctx.refundOf } : {}),
     };
     this.options.propose(ctx.id, proposal);
   }
@@ -173,7 +188,7 @@ export class Pipeline {
       if (original === undefined) continue;
       const changed = { ...original };
       if (update.status) changed.status = update.status;
-      if (update.refunded !== undefined) changed.refunded = update.refunded;
+      if (update.refund !== undefined) changed.refunded = (original.refunded ?? 0) + update.refund;
       this.remember(changed);
     }
     if (effects.txn) this.remember(effects.txn);
@@ -259,9 +274,16 @@ export class Pipeline {
     return this.recent.get(key) ?? this.state.txns.get(key);
   }
 
+  /** The index record with this RRN: this worker's newest copy, else LMDB's. */
+  txnByRrn(rrn: string): TxnRecord | undefined {
+    const key = this.recentRrns.get(rrn);
+    return key !== undefined ? this.txn(key) : this.state.txnByRrn(rrn);
+  }
+
   private remember(record: TxnRecord): void {
     this.recent.delete(record.key);
     this.recent.set(record.key, record);
+    if (record.rrn) this.recentRrns.set(record.rrn, record.key);
     if (this.recent.size > RECENT_LIMIT) this.trimRecent();
   }
 
@@ -271,6 +293,7 @@ export class Pipeline {
     for (const [key, record] of this.recent) {
       if (this.recent.size <= RECENT_LIMIT / 2 || record.seq > applied) break;
       this.recent.delete(key);
+      this.recentRrns.delete(record.rrn);
     }
   }
 

@@ -13,8 +13,6 @@ import type { Pipeline } from './pipeline.js';
 export type Step = (p: Pipeline, ctx: TxnContext) => string;
 
 export const CLOSE = 'close';
-/** Returned by the terminal gate when the request waits for an earlier one of its terminal. */
-export const WAIT = 'wait';
 
 const decode: Step = (_p, ctx) => {
   try {
@@ -54,17 +52,6 @@ const findTerminal: Step = (p, ctx) => {
   return '';
 };
 
-/** Requests of one terminal are handled one at a time, so each sees its predecessor's outcome. */
-const gate: Step = (_p, ctx) => {
-  const terminal = ctx.terminal!;
-  if (terminal.busy) {
-    terminal.waiting.push(ctx);
-    return WAIT;
-  }
-  terminal.busy = true;
-  return '';
-};
-
 const checkSession: Step = (_p, ctx) => {
   if (!ctx.handler!.session) return '';
   const terminal = ctx.terminal!.record;
@@ -91,9 +78,18 @@ const checkRetransmission: Step = (p, ctx) => {
   ctx.requestKey = requestKey(req.text(42)!, req.text(41)!, (req.text(60) ?? '').slice(2, 8), req.text(11) ?? '', req.mti);
   ctx.mabHash = createHash('sha256').update(ctx.frame.subarray(req.mabStart, req.mabEnd)).digest('base64');
   const seen = p.txn(ctx.requestKey);
-  if (seen === undefined) return '';
+  if (seen === undefined) {
+    ctx.freshKey = true;
+    return '';
+  }
   if (seen.mabHash !== ctx.mabHash) return '94';
   ctx.replay = seen;
+  // The replayed answer carries the same issuer data (F44, F63) as the first.
+  const pan = cardNumber(req);
+  if (pan !== undefined) {
+    ctx.pan = pan;
+    ctx.bin = p.state.binFor(pan);
+  }
   return seen.responseCode;
 };
 
@@ -101,7 +97,7 @@ const checkCard: Step = (p, ctx) => {
   if (!ctx.handler!.card) return '';
   const req = ctx.request;
   const track2 = req.text(35);
-  const pan = req.text(2) ?? (track2 !== undefined ? track2.split('=')[0] : undefined);
+  const pan = cardNumber(req);
   if (pan === undefined) return '30';
   ctx.pan = pan;
   ctx.panHash = p.hsm.panToken(pan);
@@ -149,11 +145,23 @@ const checkAmount: Step = (_p, ctx) => {
 
 const prepare: Step = (p, ctx) => ctx.handler!.prepare(p, ctx);
 
+/** The PAN from F2, else from track 2. */
+function cardNumber(req: TerminalMessage): string | undefined {
+  const pan = req.text(2);
+  if (pan !== undefined) return pan;
+  const track2 = req.text(35);
+  return track2 === undefined ? undefined : track2.slice(0, track2.indexOf('=') >>> 0);
+}
+
 export function requestKey(mid: string, tid: string, batch: string, stan: string, mti: string): string {
   return `${mid}|${tid}|${batch}|${stan}|${mti}`;
 }
 
-/** Before the gate: steps that need no terminal state beyond the record. */
-export const ADMISSION: readonly Step[] = [decode, classifyRequest, findTerminal, gate];
-/** After the gate: the terminal's earlier request has been answered. */
+/**
+ * Before the terminal's turn: find out what the request is and whose. All three run even after a
+ * failure (the first code wins), so that a rejected request still waits for its terminal's turn
+ * and answers keep their order.
+ */
+export const ADMISSION: readonly Step[] = [decode, classifyRequest, findTerminal];
+/** In the terminal's turn: its earlier request has been answered. */
 export const PROCESSING: readonly Step[] = [checkSession, verifyMac, checkRetransmission, checkCard, verifyPin, checkAmount, prepare];

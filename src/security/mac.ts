@@ -1,8 +1,9 @@
 // Message authentication codes over a byte range of a frame (PROTOCOL.md section 5).
 //
 // All three take (data, start, end) so the MAC block is read in place from the received frame,
-// and write into a caller's `out` at `outOffset` so the hot path allocates nothing: the working
-// block is a module-level scratch array (each worker thread has its own module instance).
+// and write into a caller's `out` at `outOffset` so the hot path allocates nothing: CUP-ECB works
+// in module-level scratch arrays (each worker thread has its own module instance), the CBC MACs
+// in registers (DesKey.cbcMac).
 
 import type { DesKey } from './des.js';
 import { SecurityError } from './errors.js';
@@ -64,37 +65,22 @@ export function cupEcbMac(mak: DesKey, data: Uint8Array, start: number, end: num
   return dst;
 }
 
-/**
- * CBC-MAC with IV 0 over the 00-padded range (an empty range is one zero block): every block but
- * the last under K1 alone, the last through the whole key. For a 16-byte key that final step is
- * E(K1) D(K2) E(K1), which is exactly ISO 9797-1 algorithm 3's output transformation.
- */
-function cbcMac(key: DesKey, data: Uint8Array, start: number, end: number, dst: Buffer, outOffset: number): Buffer {
-  block.fill(0);
-  const last = end - start === 0 ? start : end - 1 - ((end - 1 - start) & 7);
-  let i = start;
-  for (; i < last; i += 8) {
-    for (let n = 0; n < 8; n++) block[n] ^= data[i + n]!;
-    key.encryptBlockLeft(block, 0, block, 0);
-  }
-  for (let n = 0; i < end; i++, n++) block[n] ^= data[i]!;
-  key.encryptBlock(block, 0, block, 0);
-  dst.set(block, outOffset);
-  return dst;
-}
-
 /** ANSI X9.19 / ISO 9797-1 algorithm 3 retail MAC with a double-length key: 8 binary bytes. */
 export function x919Mac(key: DesKey, data: Uint8Array, start: number, end: number, out?: Buffer, outOffset = 0): Buffer {
   if (key.length !== 16) throw new SecurityError('key-length', `X9.19 needs a 16-byte key, got ${key.length}`);
   checkRange(data, start, end);
-  return cbcMac(key, data, start, end, target(out, outOffset), outOffset);
+  const dst = target(out, outOffset);
+  key.cbcMac(data, start, end, dst, outOffset);
+  return dst;
 }
 
 /** ANSI X9.9 plain single-DES CBC-MAC: 8 binary bytes. */
 export function x99Mac(key: DesKey, data: Uint8Array, start: number, end: number, out?: Buffer, outOffset = 0): Buffer {
   if (key.length !== 8) throw new SecurityError('key-length', `X9.9 needs an 8-byte key, got ${key.length}`);
   checkRange(data, start, end);
-  return cbcMac(key, data, start, end, target(out, outOffset), outOffset);
+  const dst = target(out, outOffset);
+  key.cbcMac(data, start, end, dst, outOffset);
+  return dst;
 }
 
 /** The terminal's configured algorithm over data[start, end), into out[outOffset..+8). */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SecurityModule } from '../security/index.js';
 import { luhnCheckDigit } from '../txn/index.js';
 import type { StateStore } from './state.js';
@@ -28,8 +29,12 @@ export function demoTid(n: number): string {
   return String(DEMO.firstTid + n);
 }
 
-export function cardAccountId(pan: string): string {
-  return `card:${pan}`;
+/**
+ * A card account number: random, so nothing derived from the PAN reaches the journal's postings.
+ * The card record maps PAN → account.
+ */
+export function newCardAccountId(): string {
+  return `card:${randomBytes(8).toString('hex')}`;
 }
 
 export function merchantAccountId(mid: string): string {
@@ -56,7 +61,7 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<
     await state.root.transaction(() => {
       for (let n = start; n < start + CHUNK && n <= DEMO.cards; n++) {
         const pan = demoPan(n);
-        const account = cardAccountId(pan);
+        const account = newCardAccountId();
         state.accounts.put(account, { id: account, kind: 'card', balance: DEMO.openingBalance, held: 0, currency: '156' });
         state.cards.put(pan, { pan, expiry: DEMO.expiry, status: 'active', account, pinVerifier: hsm.makePinVerifier(pan, DEMO.pin) });
       }

@@ -17,4 +17,4 @@ export type {
 } from './records.js';
 export { StateStore } from './state.js';
 export { Journal, journalDates, journalDir } from './journal.js';
-export { DEMO, cardAccountId, demoPan, demoTid, merchantAccountId, seedDemo } from './demo.js';
+export { DEMO, demoPan, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';

@@ -119,14 +119,15 @@ export interface Effects {
   terminal?: Partial<Pick<Terminal, 'batch' | 'signedIn' | 'keys'>>;
   /** The index record of this request. */
   txn?: TxnRecord;
-  /** Originals whose status or refunded total this entry changes. */
+  /** Originals whose status this entry changes, or to whose refunded total it adds. */
   originals?: OriginalUpdate[];
 }
 
 export interface OriginalUpdate {
   key: string;
   status?: TxnStatus;
-  refunded?: number;
+  /** Amount this entry refunds of the original (added to its `refunded`). */
+  refund?: number;
 }
 
 /** One journal row: a request and its outcome. */

@@ -110,7 +110,7 @@ export class StateStore {
         this.txns.put(update.key, {
           ...original,
           ...(update.status ? { status: update.status } : {}),
-          ...(update.refunded !== undefined ? { refunded: update.refunded } : {}),
+          ...(update.refund !== undefined ? { refunded: (original.refunded ?? 0) + update.refund } : {}),
         });
       }
     }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, cardAccountId, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
 /** Child environment without tap's NODE_OPTIONS (its hooks slow start-up and are not needed). */
@@ -274,6 +274,12 @@ t.test('kill -9 under load, twice: no approval lost, none applied twice, LMDB eq
   const maxSeq = rows.reduce((m, r) => Math.max(m, r.seq), 0);
   const gaps = maxSeq - bySeq.size;
   t.comment(`journal: ${rows.length} rows in ${new Set(rows.map((r) => r.file)).size} file(s), max seq ${maxSeq}, ${gaps} seq(s) never committed`);
+
+  // Card accounts are random numbers; the card records map each PAN to its account.
+  const accounts = new StateStore(dir);
+  const accountIds = new Map(CARDS.map((pan) => [pan, accounts.cards.get(pan)!.account]));
+  await accounts.close();
+  const cardAccountId = (pan: string): string => accountIds.get(pan)!;
 
   const byKey = new Map<string, JournalRow[]>();
   for (const r of rows) {

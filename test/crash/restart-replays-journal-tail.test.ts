@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, cardAccountId, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 
 const silent = pino({ level: 'silent' });
 const PAN = demoPan(7);
-const CARD = cardAccountId(PAN);
+/** The card's account number (random, read from its card record once the demo set-up exists). */
+let CARD = '';
 const MERCHANT = merchantAccountId(DEMO.mid);
 const AMOUNT = 4321;
 
@@ -53,6 +54,7 @@ interface Snapshot {
 async function snapshot(dir: string): Promise<Snapshot> {
   const state = new StateStore(dir);
   try {
+    CARD ||= state.cards.get(PAN)!.account;
     return { appliedSeq: state.appliedSeq(), card: state.accounts.get(CARD)?.balance, merchant: state.accounts.get(MERCHANT)?.balance };
   } finally {
     await state.close();
@@ -91,6 +93,7 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   const stan = sold.text(11);
   term.close();
   await stop();
+  await snapshot(dir);
 
   const rows1 = journalRows(dir, businessDate);
   const saleRow = rows1.find((r) => r.type === 'sale' && r.stan === stan);
