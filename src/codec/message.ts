@@ -1,5 +1,8 @@
 import type { FieldValue } from './spec.js';
 
+const EMPTY_64: readonly undefined[] = new Array(65).fill(undefined);
+const EMPTY_128: readonly undefined[] = new Array(129).fill(undefined);
+
 /**
  * A decoded or to-be-encoded ISO 8583 message: the MTI and its fields by number.
  * Digits and text are strings, binary fields Buffers; the dialect decides the wire form.
@@ -10,7 +13,8 @@ export class IsoMessage {
 
   constructor(mti: string, maxField: number) {
     this.mti = mti;
-    this.fields = new Array(maxField + 1).fill(undefined);
+    // Copying a ready empty array is cheaper than allocating and filling one per message.
+    this.fields = (maxField === 64 ? EMPTY_64 : maxField === 128 ? EMPTY_128 : new Array(maxField + 1).fill(undefined)).slice();
   }
 
   has(id: number): boolean {

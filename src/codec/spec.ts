@@ -20,12 +20,17 @@ export interface FieldSpec {
   readonly align?: 'left' | 'right';
 }
 
-export type FieldTable = readonly (FieldSpec | undefined)[];
+/** A spec as the interpreters hold it, with its label (`F35`) made once rather than per message. */
+export interface TableEntry extends FieldSpec {
+  readonly label: string;
+}
+
+export type FieldTable = readonly (TableEntry | undefined)[];
 
 /** Builds a table indexed by field number, so the interpreters look specs up in O(1). */
 export function fieldTable(size: number, specs: readonly FieldSpec[]): FieldTable {
-  const table: (FieldSpec | undefined)[] = new Array(size + 1).fill(undefined);
-  for (const spec of specs) table[spec.id] = spec;
+  const table: (TableEntry | undefined)[] = new Array(size + 1).fill(undefined);
+  for (const spec of specs) table[spec.id] = { ...spec, label: `F${spec.id}` };
   return table;
 }
 

@@ -2,7 +2,12 @@ import { BCD_PAIR, HEX_PAIR, Z_CHAR, Z_PAIR, digitNibble, hexNibble } from './bc
 import { CUP_TABLE } from './cup-fields.js';
 import { FormatError } from './errors.js';
 import { IsoMessage } from './message.js';
-import type { FieldSpec } from './spec.js';
+import type { TableEntry } from './spec.js';
+
+/** Node's unchecked latin1 decoder (Buffer.toString adds argument checks on every call). */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
 
 /**
  * Terminal dialect (PROTOCOL.md sections 1–2):
@@ -96,8 +101,8 @@ export function decodeTerminalFrame(buf: Buffer, start = 0, end = buf.length, wi
   return msg;
 }
 
-function decodeField(spec: FieldSpec, buf: Buffer, p: number, end: number, start: number, msg: TerminalMessage): number {
-  const name = `F${spec.id}`;
+function decodeField(spec: TableEntry, buf: Buffer, p: number, end: number, start: number, msg: TerminalMessage): number {
+  const name = spec.label;
   let len = spec.max;
   if (spec.length !== 'fixed') {
     const prefix = spec.length === 'LL' ? 1 : 2;
@@ -118,7 +123,9 @@ function decodeField(spec: FieldSpec, buf: Buffer, p: number, end: number, start
   }
   if (end - p < len) throw new FormatError(name, p - start, 'truncated');
   if (spec.format === 'b') {
-    msg.fields[spec.id] = Buffer.from(buf.subarray(p, p + len));
+    const value = Buffer.allocUnsafe(len);
+    for (let i = 0; i < len; i++) value[i] = buf[p + i];
+    msg.fields[spec.id] = value;
     return p + len;
   }
   // Text: `an` must be printable ASCII; `ans` also allows bytes above 0x7F (GBK names on receipts).
@@ -127,7 +134,7 @@ function decodeField(spec: FieldSpec, buf: Buffer, p: number, end: number, start
     const c = buf[i];
     if (c < 0x20 || c > textMax || c === 0x7f) throw new FormatError(name, i - start, `byte ${HEX_PAIR[c]} not allowed in ${spec.format}`);
   }
-  msg.fields[spec.id] = buf.toString('latin1', p, p + len);
+  msg.fields[spec.id] = (buf as unknown as Latin1Slicer).latin1Slice(p, p + len);
   return p + len;
 }
 
@@ -176,7 +183,7 @@ export function encodeTerminalFrame(msg: TerminalMessage, out: Buffer, offset = 
   msg.mabStart = p;
   p = writeDigitsFixed(msg.mti, 4, out, p, 'MTI', offset);
   const bitmap = p;
-  out.fill(0, bitmap, bitmap + 8);
+  for (let i = 0; i < 8; i++) out[bitmap + i] = 0;
   p += 8;
   msg.mabEnd = -1;
   const fields = msg.fields;
@@ -199,8 +206,8 @@ export function encodeTerminalFrame(msg: TerminalMessage, out: Buffer, offset = 
   return p;
 }
 
-function encodeField(spec: FieldSpec, value: string | Buffer, out: Buffer, p: number, offset: number): number {
-  const name = `F${spec.id}`;
+function encodeField(spec: TableEntry, value: string | Buffer, out: Buffer, p: number, offset: number): number {
+  const name = spec.label;
   const len = value.length;
   if (spec.length === 'fixed' ? len !== spec.max : len > spec.max) {
     throw new FormatError(name, p - offset, `length ${len} does not fit ${spec.length === 'fixed' ? 'exactly ' : 'at most '}${spec.max}`);
@@ -226,8 +233,8 @@ function encodeField(spec: FieldSpec, value: string | Buffer, out: Buffer, p: nu
   for (let i = 0; i < len; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x20 || c > textMax || c === 0x7f) throw new FormatError(name, p - offset, `character ${c} not allowed in ${spec.format}`);
+    out[p + i] = c;
   }
-  out.write(value, p, len, 'latin1');
   return p + len;
 }
 
