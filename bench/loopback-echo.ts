@@ -18,7 +18,7 @@ function arg(name: string, fallback: number): number {
 export function echoServer(): net.Server {
   return net.createServer({ noDelay: true }, (socket) => {
     socket.setNoDelay(true);
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       const buf: Buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       let p = 0;
