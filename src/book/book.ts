@@ -42,7 +42,10 @@ export class Book {
     const refund = p.refundOf;
     const refunded = refund && responseCode === '00' ? this.refundedSoFar(refund.key) + refund.amount : 0;
     if (refund && refunded > refund.limit) responseCode = '64';
-    if (responseCode === '00' && postings && postings.length > 0) responseCode = this.ledger.post(postings);
+    const holds = entry.effects.holds;
+    if (responseCode === '00' && ((postings && postings.length > 0) || (holds && holds.length > 0))) {
+      responseCode = this.ledger.post(postings ?? [], holds);
+    }
     if (refund && responseCode === '00') this.refunded.set(refund.key, refunded);
     reply.seq = ++this.lastSeq;
     reply.responseCode = responseCode;
@@ -52,6 +55,31 @@ export class Book {
     settleEntry(entry, reply);
     this.journal.append(entry);
     this.group.push(entry);
+  }
+
+  /**
+   * Releases the holds of pre-auths older than `holdDays` business days: each release is a journal
+   * entry like any other. Runs only when LMDB has every committed entry, so it sees current statuses;
+   * returns how many it released, or -1 when it could not run yet.
+   */
+  expireHolds(businessDate: string, holdDays: number, at: number): number {
+    if (this.applying !== undefined || this.unapplied.length > 0 || this.group.length > 0) return -1;
+    const today = dayNumber(businessDate);
+    const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+    let expired = 0;
+    for (const { value: key } of this.state.auths.getRange()) {
+      const hold = this.state.txns.get(key);
+      if (hold === undefined || hold.status !== 'approved' || today - dayNumber(hold.businessDate) <= holdDays) continue;
+      const entry: JournalEntry = {
+        seq: 0, at, businessDate, type: 'hold-expiry', mti: '', mid: hold.mid, tid: hold.tid, batch: hold.batch, stan: hold.stan,
+        rrn: hold.rrn, authCode: hold.authCode, panMasked: '', panHash: hold.panHash, amount: hold.amount, currency: '156',
+        responseCode: '00', originalKey: hold.key, route: 'on-us', latencyUs: 0, requestKey: '',
+        effects: { holds: (hold.holds ?? []).map((h) => ({ account: h.account, amount: -h.amount })), originals: [{ key: hold.key, status: 'expired' }] },
+      };
+      this.enter({ entry, rrn: false, authCode: false }, reply);
+      expired++;
+    }
+    return expired;
   }
 
   private refundedSoFar(key: string): number {
@@ -93,4 +121,8 @@ export class Book {
     const entries = this.unapplied.splice(0);
     this.applying = this.state.applyEntries(entries).then(() => this.applyNext());
   }
+}
+
+function dayNumber(yyyymmdd: string): number {
+  return Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))) / 86_400_000;
 }

@@ -13,6 +13,8 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   const effects = entry.effects;
   if (outcome.responseCode !== '00') {
     effects.postings = undefined;
+    effects.holds = undefined;
+    effects.totals = undefined;
     effects.originals = undefined;
     effects.terminal = undefined;
   }
@@ -25,6 +27,9 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
     if (outcome.responseCode !== '00') {
       txn.status = 'declined';
       txn.postings = [];
+      txn.holds = undefined;
+      txn.changed = undefined;
+      txn.totals = undefined;
     }
     if (!Number.isNaN(outcome.balance)) txn.balance = outcome.balance;
   }

@@ -5,10 +5,14 @@ import { Journal, StateStore } from '../store/index.js';
 import { Book } from './book.js';
 import { REPLY_BYTES, writeReply, type Proposal, type Reply } from './wire.js';
 
+/** How often pre-auth holds past their days are looked for. */
+const HOLD_SWEEP_MS = 3_600_000;
+
 /** What the main thread hands the book thread. */
 export interface BookThreadData {
   dataDir: string;
   businessDate: string;
+  holdDays: number;
   bell: SharedArrayBuffer;
   workers: { proposals: SharedArrayBuffer; replies: SharedArrayBuffer; bell: SharedArrayBuffer }[];
 }
@@ -52,8 +56,13 @@ async function run(data: BookThreadData): Promise<void> {
     staged.push({ worker: current, tag, bytes });
   };
 
+  let sweptAt = 0;
   while (!stopping) {
     const seen = bell.rung;
+    if (Date.now() - sweptAt > HOLD_SWEEP_MS && book.pending === 0) {
+      const expired = book.expireHolds(data.businessDate, data.holdDays, Date.now());
+      if (expired >= 0) sweptAt = Date.now();
+    }
     for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
     if (book.pending > 0) {
       // Durable first: the replies below let workers send approvals.

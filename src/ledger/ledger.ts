@@ -30,26 +30,40 @@ export class Ledger {
   }
 
   /**
-   * Posts the legs if every leg's account exists, the legs balance to zero, and no card account
-   * would go below zero; otherwise posts nothing. Returns `00`, `51` (insufficient funds) or
-   * `96` (a malformed posting, which is the switch's own fault).
+   * Posts the legs and moves the holds if every account exists, the legs balance to zero, no hold
+   * goes below zero and no card account's available funds (balance less holds) would go below
+   * zero; otherwise changes nothing. Returns `00`, `51` (insufficient funds) or `96` (a malformed
+   * posting, which is the switch's own fault).
    */
-  post(legs: readonly Posting[]): '00' | '51' | '96' {
+  post(legs: readonly Posting[], holds: readonly Posting[] = NONE): '00' | '51' | '96' {
     let sum = 0;
     for (const leg of legs) {
-      const account = this.account(leg.account);
-      if (account === undefined || !Number.isSafeInteger(leg.amount)) return '96';
+      if (this.account(leg.account) === undefined || !Number.isSafeInteger(leg.amount)) return '96';
       sum += leg.amount;
-      if (account.kind === 'card' && account.balance - account.held + this.netFor(legs, leg.account) < 0) return '51';
     }
     if (sum !== 0) return '96';
+    for (const hold of holds) {
+      const account = this.account(hold.account);
+      if (account === undefined || !Number.isSafeInteger(hold.amount)) return '96';
+      if (account.held + net(holds, hold.account) < 0) return '96';
+    }
+    for (const leg of [...legs, ...holds]) {
+      const account = this.accounts.get(leg.account)!;
+      if (account.kind !== 'card') continue;
+      const balance = net(legs, leg.account);
+      const held = net(holds, leg.account);
+      if ((balance < 0 || held > 0) && account.balance + balance - (account.held + held) < 0) return '51';
+    }
     for (const leg of legs) this.accounts.get(leg.account)!.balance += leg.amount;
+    for (const hold of holds) this.accounts.get(hold.account)!.held += hold.amount;
     return '00';
   }
+}
 
-  private netFor(legs: readonly Posting[], id: string): number {
-    let net = 0;
-    for (const leg of legs) if (leg.account === id) net += leg.amount;
-    return net;
-  }
+const NONE: readonly Posting[] = [];
+
+function net(legs: readonly Posting[], id: string): number {
+  let total = 0;
+  for (const leg of legs) if (leg.account === id) total += leg.amount;
+  return total;
 }

@@ -1,8 +1,8 @@
 import type { TerminalMessage } from '../codec/index.js';
 import type { KeyHandle } from '../security/index.js';
-import type { Card, CardBin, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, Terminal, TxnRecord } from '../store/index.js';
+import type { BatchTotals, Card, CardBin, Discrepancy, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, StatusChange, Terminal, TotalsDelta, TxnRecord } from '../store/index.js';
 import type { Classification } from '../txn/index.js';
-import type { TypeHandler } from './handlers.js';
+import type { TypeHandler } from './handlers/index.js';
 
 /** A terminal as one worker holds it: the record, its loaded keys, and its queue. */
 export class TerminalState {
@@ -10,6 +10,8 @@ export class TerminalState {
   mak?: KeyHandle;
   pik?: KeyHandle;
   tdk?: KeyHandle;
+  /** Settlement totals of the batch named, as this worker has counted them. */
+  totals?: { batch: string; totals: BatchTotals };
   /** A request of this terminal is with the book; later ones wait so answers keep their order. */
   busy = false;
   readonly waiting: TxnContext[] = [];
@@ -49,8 +51,15 @@ export class TxnContext {
   responseCode = '';
   route = 'switch';
   postings?: Posting[];
+  holds?: Posting[];
+  totals?: TotalsDelta;
   original?: TxnRecord;
+  /** Status changes to other records (voids, reversals, completions). */
+  changed?: StatusChange[];
+  /** Refund increments to originals. */
   originals?: OriginalUpdate[];
+  discrepancies?: Discrepancy[];
+  statusUpload?: Buffer;
   terminalUpdate?: Effects['terminal'];
   /** Account whose balance the response reports (F54). */
   inquiry?: string;
@@ -85,8 +94,13 @@ export class TxnContext {
     this.error = '';
     this.early = '';
     this.postings = undefined;
+    this.holds = undefined;
+    this.totals = undefined;
     this.original = undefined;
+    this.changed = undefined;
     this.originals = undefined;
+    this.discrepancies = undefined;
+    this.statusUpload = undefined;
     this.terminalUpdate = undefined;
     this.inquiry = undefined;
     this.entry = undefined;

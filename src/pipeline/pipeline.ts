@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
-import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu } from '../codec/index.js';
+import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import type { JournalEntry, StateStore, Terminal, TxnRecord } from '../store/index.js';
+import { addTotals, authKey, emptyTotals, type BatchTotals, type JournalEntry, type ParameterKind, type StateStore, type Terminal, type TxnRecord } from '../store/index.js';
 import { MAC_MTIS, maskPan } from '../txn/index.js';
 import { TerminalState, TxnContext } from './context.js';
 import { ADMISSION, CLOSE, PROCESSING } from './steps.js';
@@ -14,6 +14,10 @@ export interface PipelineOptions {
   /** F32 and the acquirer half of F44. */
   acquirerId: string;
   refundWindowDays: number;
+  /** Days a pre-authorisation holds funds and can be completed. */
+  holdDays: number;
+  /** Hours after which a terminal's working keys are due for rotation (header asks it to sign in again). */
+  keyRotationHours: number;
   log: Logger;
   /** Sends `frame[start, end)` (a response with its length prefix) to the connection. */
   respond(connection: number, frame: Buffer, start: number, end: number): void;
@@ -38,6 +42,7 @@ export class Pipeline {
   readonly hsm: SecurityModule;
   readonly businessDate: string;
   readonly refundWindowDays: number;
+  readonly holdDays: number;
   readonly options: PipelineOptions;
   private readonly contexts: TxnContext[] = [];
   private readonly free: number[] = [];
@@ -45,6 +50,10 @@ export class Pipeline {
   /** Index records not yet certain to be in LMDB (the book applies them after the commit). */
   private readonly recent = new Map<string, TxnRecord>();
   private readonly recentRrns = new Map<string, string>();
+  private readonly recentAuths = new Map<string, string>();
+  /** Current parameter set versions, re-read at most once a second. */
+  private parameterVersions: Partial<Record<ParameterKind, number>> = {};
+  private parametersReadAt = 0;
   private readonly out = Buffer.allocUnsafe(4096);
   private readonly businessDay: number;
 
@@ -54,6 +63,7 @@ export class Pipeline {
     this.hsm = options.hsm;
     this.businessDate = options.businessDate;
     this.refundWindowDays = options.refundWindowDays;
+    this.holdDays = options.holdDays;
     this.businessDay = dayNumber(options.businessDate);
   }
 
@@ -137,9 +147,15 @@ export class Pipeline {
       effects: {},
     };
     if (approved) {
-      entry.effects.postings = ctx.postings;
-      entry.effects.originals = ctx.originals;
-      entry.effects.terminal = ctx.terminalUpdate;
+      const effects = entry.effects;
+      effects.postings = ctx.postings;
+      effects.holds = ctx.holds;
+      effects.totals = ctx.totals;
+      const originals = [...(ctx.changed ?? []).map((c) => ({ key: c.key, status: c.to })), ...(ctx.originals ?? [])];
+      if (originals.length > 0) effects.originals = originals;
+      effects.terminal = ctx.terminalUpdate;
+      effects.discrepancies = ctx.discrepancies;
+      effects.statusUpload = ctx.statusUpload;
     }
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       entry.effects.txn = {
@@ -161,6 +177,9 @@ export class Pipeline {
         status: 'approved',
         mabHash: ctx.mabHash,
         postings: approved ? ctx.postings ?? [] : [],
+        ...(approved && ctx.holds ? { holds: ctx.holds } : {}),
+        ...(approved && ctx.changed ? { changed: ctx.changed } : {}),
+        ...(approved && ctx.totals ? { totals: ctx.totals } : {}),
         ...(ctx.original ? { originalKey: ctx.original.key } : {}),
       };
     }
@@ -182,6 +201,10 @@ export class Pipeline {
     if (ctx.replay === undefined) settleEntry(entry, reply);
     const effects = entry.effects;
     const terminal = ctx.terminal;
+    if (terminal && effects.totals) {
+      const counted = this.totals(terminal);
+      terminal.totals = { batch: terminal.record.batch, totals: addTotals(counted, effects.totals) };
+    }
     if (terminal && effects.terminal) this.updateTerminal(terminal, effects.terminal);
     for (const update of effects.originals ?? []) {
       const original = this.txn(update.key);
@@ -210,7 +233,7 @@ export class Pipeline {
   private answer(ctx: TxnContext, record: TxnRecord | undefined, code: string, balance: number): void {
     const req = ctx.request;
     const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
-    const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
+    const res = new TerminalMessage(mti, responseTpdu(req.tpdu), withProcessingRequirement(req.header, this.requirement(ctx.terminal?.record)));
     const financial = ctx.classification?.financial !== undefined || ctx.classification === undefined;
     for (const id of financial ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
     if (financial && ctx.pan && !req.has(2)) res.set(2, ctx.pan);
@@ -236,6 +259,37 @@ export class Pipeline {
     const end = encodeTerminalFrame(res, this.out, 0, true);
     if (mac) this.hsm.generateMac(ctx.terminal!.mak!, ctx.terminal!.record.macAlgorithm, this.out, res.mabStart, res.mabEnd, this.out, end - 8);
     this.options.respond(ctx.connection, this.out, 0, end);
+  }
+
+  /**
+   * The header's processing requirement (PROTOCOL.md section 1): `3` sign in again when the keys are
+   * due for rotation, else `1`/`4`/`5` while a parameter set is newer than what the terminal has.
+   */
+  private requirement(terminal: Terminal | undefined): number {
+    if (terminal === undefined || !terminal.signedIn) return 0;
+    const now = Date.now();
+    if (terminal.keys && now - terminal.keys.issuedAt > this.options.keyRotationHours * 3_600_000) return 3;
+    if (now - this.parametersReadAt > 1000) {
+      this.parametersReadAt = now;
+      const versions: Partial<Record<ParameterKind, number>> = {};
+      for (const { key, value } of this.state.parameters.getRange()) versions[key] = value.version;
+      this.parameterVersions = versions;
+    }
+    const have = terminal.parameterVersions ?? {};
+    for (const [kind, digit] of REQUIREMENT_DIGITS) {
+      const current = this.parameterVersions[kind];
+      if (current !== undefined && current > (have[kind] ?? 0)) return digit;
+    }
+    return 0;
+  }
+
+  /** The settlement totals of the terminal's current batch as counted here (loaded from LMDB once per batch). */
+  totals(terminal: TerminalState): BatchTotals {
+    const batch = terminal.record.batch;
+    if (terminal.totals === undefined || terminal.totals.batch !== batch) {
+      terminal.totals = { batch, totals: this.state.batches.get(`${terminal.record.tid}|${batch}`) ?? emptyTotals() };
+    }
+    return terminal.totals.totals;
   }
 
   /** A terminal as this worker holds it, loaded from LMDB on first use. */
@@ -274,6 +328,12 @@ export class Pipeline {
     return this.recent.get(key) ?? this.state.txns.get(key);
   }
 
+  /** The approved pre-auth with this card token, auth code and date: this worker's newest copy, else LMDB's. */
+  txnByAuth(panHash: string, authCode: string, date: string): TxnRecord | undefined {
+    const key = this.recentAuths.get(authKey(panHash, authCode, date));
+    return key !== undefined ? this.txn(key) : this.state.txnByAuth(panHash, authCode, date);
+  }
+
   /** The index record with this RRN: this worker's newest copy, else LMDB's. */
   txnByRrn(rrn: string): TxnRecord | undefined {
     const key = this.recentRrns.get(rrn);
@@ -284,6 +344,7 @@ export class Pipeline {
     this.recent.delete(record.key);
     this.recent.set(record.key, record);
     if (record.rrn) this.recentRrns.set(record.rrn, record.key);
+    if (record.type === 'pre-auth' && record.responseCode === '00') this.recentAuths.set(authKey(record.panHash, record.authCode, record.date), record.key);
     if (this.recent.size > RECENT_LIMIT) this.trimRecent();
   }
 
@@ -294,6 +355,7 @@ export class Pipeline {
       if (this.recent.size <= RECENT_LIMIT / 2 || record.seq > applied) break;
       this.recent.delete(key);
       this.recentRrns.delete(record.rrn);
+      this.recentAuths.delete(authKey(record.panHash, record.authCode, record.date));
     }
   }
 
@@ -324,6 +386,11 @@ export class Pipeline {
 }
 
 const EMPTY_MAC = Buffer.alloc(8);
+const REQUIREMENT_DIGITS: readonly [ParameterKind, number][] = [
+  ['magstripe', 1],
+  ['ca-key', 4],
+  ['aid', 5],
+];
 
 function two(n: number): string {
   return n < 10 ? '0' + n : String(n);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { FormatError, TerminalMessage, decodeTerminalFrame } from '../codec/index.js';
 import { MAC_MTIS, classify, expired, luhnValid } from '../txn/index.js';
 import type { TxnContext } from './context.js';
-import { HANDLERS } from './handlers.js';
+import { HANDLERS } from './handlers/index.js';
 import type { Pipeline } from './pipeline.js';
 
 /**
@@ -53,9 +53,11 @@ const findTerminal: Step = (p, ctx) => {
 };
 
 const checkSession: Step = (_p, ctx) => {
-  if (!ctx.handler!.session) return '';
+  const session = ctx.handler!.session;
+  if (!session) return '';
   const terminal = ctx.terminal!.record;
   if (!terminal.signedIn || ctx.terminal!.mak === undefined) return '77';
+  if (session === 'signed-in') return '';
   const batch = (ctx.request.text(60) ?? '').slice(2, 8);
   return batch === terminal.batch ? '' : '77';
 };

@@ -16,6 +16,8 @@ export interface WorkerData {
   businessDate: string;
   acquirerId: string;
   refundWindowDays: number;
+  holdDays: number;
+  keyRotationHours: number;
   logLevel: string;
   frames: SharedArrayBuffer;
   responses: SharedArrayBuffer;
@@ -63,6 +65,8 @@ export default async function serve(data: WorkerData): Promise<void> {
     businessDate: data.businessDate,
     acquirerId: data.acquirerId,
     refundWindowDays: data.refundWindowDays,
+    holdDays: data.holdDays,
+    keyRotationHours: data.keyRotationHours,
     log,
     respond(connection, frame, start, end) {
       if (pendingResponses.length > 0 || !responses.push(connection, frame, start, end)) {

@@ -1,6 +1,13 @@
 export type {
   Account,
   AccountKind,
+  BatchTotals,
+  Discrepancy,
+  ParameterKind,
+  ParameterSet,
+  SideTotals,
+  StatusChange,
+  TotalsDelta,
   Card,
   CardBin,
   Effects,
@@ -15,6 +22,6 @@ export type {
   TxnStatus,
   WorkingKeys,
 } from './records.js';
-export { StateStore } from './state.js';
+export { StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
 export { Journal, journalDates, journalDir } from './journal.js';
 export { DEMO, demoPan, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';

@@ -37,6 +37,8 @@ export interface Terminal {
   batch: string;
   signedIn: boolean;
   keys?: WorkingKeys;
+  /** Versions of each parameter set the terminal has confirmed downloading. */
+  parameterVersions?: Partial<Record<ParameterKind, number>>;
 }
 
 export interface CardBin {
@@ -78,7 +80,7 @@ export interface Posting {
   amount: number;
 }
 
-export type TxnStatus = 'approved' | 'declined' | 'voided' | 'reversed';
+export type TxnStatus = 'approved' | 'declined' | 'voided' | 'reversed' | 'completed' | 'expired';
 
 /**
  * What the switch remembers of each request, under its request key
@@ -105,6 +107,12 @@ export interface TxnRecord {
   /** SHA-256 of the MAB (or of the whole message when it has no MAC): tells a retransmission from a duplicate key. */
   mabHash: string;
   postings: Posting[];
+  /** Holds placed (positive) or released (negative) on card accounts. */
+  holds?: Posting[];
+  /** Status changes this request made to other records, so a reversal can restore them. */
+  changed?: StatusChange[];
+  /** What this request added to its batch's settlement totals, so a reversal can take it out. */
+  totals?: TotalsDelta;
   /** Balance reported (F54) for an inquiry. */
   balance?: number;
   refunded?: number;
@@ -112,11 +120,68 @@ export interface TxnRecord {
   originalKey?: string;
 }
 
+export interface StatusChange {
+  key: string;
+  from: TxnStatus;
+  to: TxnStatus;
+}
+
+/** A change to one side (domestic or foreign cards) of a batch's settlement totals. */
+export interface TotalsDelta {
+  domestic: boolean;
+  debitAmount: number;
+  debitCount: number;
+  creditAmount: number;
+  creditCount: number;
+}
+
+/** A batch's settlement totals as the switch counts them (PROTOCOL.md section 8). */
+export interface BatchTotals {
+  domestic: SideTotals;
+  foreign: SideTotals;
+}
+
+export interface SideTotals {
+  debitAmount: number;
+  debitCount: number;
+  creditAmount: number;
+  creditCount: number;
+}
+
+/** A difference between what a terminal uploaded and what the journal says, kept for reconciliation. */
+export interface Discrepancy {
+  tid: string;
+  batch: string;
+  stan: string;
+  kind: 'missing' | 'amount' | 'card' | 'status' | 'count';
+  uploaded: number;
+  recorded: number;
+  businessDate: string;
+  at: number;
+}
+
+/** A parameter set terminals download in F62 (magstripe parameters, IC CA keys, IC AIDs). */
+export type ParameterKind = 'magstripe' | 'ca-key' | 'aid';
+
+export interface ParameterSet {
+  kind: ParameterKind;
+  version: number;
+  /** Each item one TLV record, delivered in as many messages as needed. */
+  items: Buffer[];
+}
+
 /** State changes an entry carries; applying them is idempotent by the entry's seq. */
 export interface Effects {
   postings?: Posting[];
+  /** Holds placed (positive) or released (negative). */
+  holds?: Posting[];
+  /** Added to the settlement totals of the entry's terminal and batch. */
+  totals?: TotalsDelta;
+  discrepancies?: Discrepancy[];
+  /** A POS status upload (0820 362): the terminal's F62, kept with the time. */
+  statusUpload?: Buffer;
   /** Fields of the terminal record to set. */
-  terminal?: Partial<Pick<Terminal, 'batch' | 'signedIn' | 'keys'>>;
+  terminal?: Partial<Pick<Terminal, 'batch' | 'signedIn' | 'keys' | 'parameterVersions'>>;
   /** The index record of this request. */
   txn?: TxnRecord;
   /** Originals whose status this entry changes, or to whose refunded total it adds. */

@@ -1,6 +1,26 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { join } from 'node:path';
-import type { Account, Card, CardBin, JournalEntry, Merchant, Terminal, TxnRecord } from './records.js';
+import type {
+  Account,
+  BatchTotals,
+  Card,
+  CardBin,
+  Discrepancy,
+  JournalEntry,
+  Merchant,
+  ParameterKind,
+  ParameterSet,
+  Terminal,
+  TotalsDelta,
+  TxnRecord,
+} from './records.js';
+
+/** Billers a bill payment can pay (F62 starts with the 4-character code). */
+export interface Biller {
+  code: string;
+  name: string;
+  account: string;
+}
 
 /**
  * The switch's derived state in LMDB: merchants, terminals, card BINs, cards, accounts and the
@@ -17,6 +37,16 @@ export class StateStore {
   readonly txns: Database<TxnRecord, string>;
   /** RRN → request key, for refunds and voids that name their original by RRN (RRNs are unique: they are journal seqs). */
   readonly rrns: Database<string, string>;
+  /** Approved pre-authorisations by card token + auth code + date, for voids and completions. */
+  readonly auths: Database<string, string>;
+  /** Settlement totals per `tid|batch`. */
+  readonly batches: Database<BatchTotals, string>;
+  /** Batch-upload differences per `tid|batch|stan|kind`. */
+  readonly discrepancies: Database<Discrepancy, string>;
+  /** Last POS status upload per terminal. */
+  readonly terminalStatus: Database<{ at: number; payload: Buffer }, string>;
+  readonly parameters: Database<ParameterSet, ParameterKind>;
+  readonly billers: Database<Biller, string>;
   readonly meta: Database<unknown, string>;
   private binLengths: number[] = [];
 
@@ -29,6 +59,12 @@ export class StateStore {
     this.accounts = this.root.openDB({ name: 'accounts' });
     this.txns = this.root.openDB({ name: 'txns' });
     this.rrns = this.root.openDB({ name: 'rrns' });
+    this.auths = this.root.openDB({ name: 'auths' });
+    this.batches = this.root.openDB({ name: 'batches' });
+    this.discrepancies = this.root.openDB({ name: 'discrepancies' });
+    this.terminalStatus = this.root.openDB({ name: 'terminal-status' });
+    this.parameters = this.root.openDB({ name: 'parameters' });
+    this.billers = this.root.openDB({ name: 'billers' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.loadBinLengths();
   }
@@ -70,6 +106,15 @@ export class StateStore {
     return key === undefined ? undefined : this.txns.get(key);
   }
 
+  txnByAuth(panHash: string, authCode: string, date: string): TxnRecord | undefined {
+    const key = this.auths.get(authKey(panHash, authCode, date));
+    return key === undefined ? undefined : this.txns.get(key);
+  }
+
+  batchTotals(tid: string, batch: string): BatchTotals {
+    return this.batches.get(`${tid}|${batch}`) ?? emptyTotals();
+  }
+
   /**
    * Applies journal entries in one LMDB write transaction, skipping any already applied:
    * a crash between journal commit and this write is repaired by replaying the tail.
@@ -96,6 +141,17 @@ export class StateStore {
         this.accounts.put(leg.account, { ...account, balance: account.balance + leg.amount });
       }
     }
+    for (const hold of effects.holds ?? []) {
+      const account = this.accounts.get(hold.account);
+      if (account === undefined) throw new Error(`journal ${entry.seq} holds on unknown account ${hold.account}`);
+      this.accounts.put(hold.account, { ...account, held: account.held + hold.amount });
+    }
+    if (effects.totals) {
+      const key = `${entry.tid}|${entry.batch}`;
+      this.batches.put(key, addTotals(this.batches.get(key) ?? emptyTotals(), effects.totals));
+    }
+    for (const d of effects.discrepancies ?? []) this.discrepancies.put(`${d.tid}|${d.batch}|${d.stan}|${d.kind}`, d);
+    if (effects.statusUpload) this.terminalStatus.put(entry.tid, { at: entry.at, payload: effects.statusUpload });
     if (effects.terminal) {
       const terminal = this.terminals.get(entry.tid);
       if (terminal) this.terminals.put(entry.tid, { ...terminal, ...effects.terminal });
@@ -103,6 +159,9 @@ export class StateStore {
     if (effects.txn) {
       this.txns.put(effects.txn.key, effects.txn);
       if (effects.txn.rrn) this.rrns.put(effects.txn.rrn, effects.txn.key);
+      if (effects.txn.type === 'pre-auth' && effects.txn.responseCode === '00') {
+        this.auths.put(authKey(effects.txn.panHash, effects.txn.authCode, effects.txn.date), effects.txn.key);
+      }
     }
     for (const update of effects.originals ?? []) {
       const original = this.txns.get(update.key);
@@ -112,7 +171,35 @@ export class StateStore {
           ...(update.status ? { status: update.status } : {}),
           ...(update.refund !== undefined ? { refunded: (original.refunded ?? 0) + update.refund } : {}),
         });
+        // Only pre-auths still holding funds can be found by auth code.
+        if (original.type === 'pre-auth' && update.status) {
+          const key = authKey(original.panHash, original.authCode, original.date);
+          if (update.status === 'approved') this.auths.put(key, original.key);
+          else this.auths.remove(key);
+        }
       }
     }
   }
+}
+
+export function authKey(panHash: string, authCode: string, date: string): string {
+  return `${panHash}|${authCode}|${date}`;
+}
+
+export function emptyTotals(): BatchTotals {
+  return {
+    domestic: { debitAmount: 0, debitCount: 0, creditAmount: 0, creditCount: 0 },
+    foreign: { debitAmount: 0, debitCount: 0, creditAmount: 0, creditCount: 0 },
+  };
+}
+
+export function addTotals(totals: BatchTotals, delta: TotalsDelta): BatchTotals {
+  const side = delta.domestic ? totals.domestic : totals.foreign;
+  const next = {
+    debitAmount: side.debitAmount + delta.debitAmount,
+    debitCount: side.debitCount + delta.debitCount,
+    creditAmount: side.creditAmount + delta.creditAmount,
+    creditCount: side.creditCount + delta.creditCount,
+  };
+  return delta.domestic ? { domestic: next, foreign: totals.foreign } : { domestic: totals.domestic, foreign: next };
 }

@@ -15,6 +15,10 @@ export interface SwitchConfig {
   maxOutstanding: number;
   acquirerId: string;
   refundWindowDays: number;
+  /** Days a pre-authorisation holds funds; then the hold is released. */
+  holdDays: number;
+  /** Hours after which working keys are due for rotation (response header asks for a new sign-in). */
+  keyRotationHours: number;
   logLevel: string;
   demo: boolean;
   hostSim: boolean;
@@ -33,6 +37,8 @@ export const DEFAULTS: SwitchConfig = {
   maxOutstanding: 64,
   acquirerId: '00010000',
   refundWindowDays: 30,
+  holdDays: 30,
+  keyRotationHours: 24,
   logLevel: 'info',
   demo: false,
   hostSim: false,
@@ -50,6 +56,8 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   'max-outstanding': { key: 'maxOutstanding', type: 'number' },
   'acquirer-id': { key: 'acquirerId', type: 'string' },
   'refund-window-days': { key: 'refundWindowDays', type: 'number' },
+  'hold-days': { key: 'holdDays', type: 'number' },
+  'key-rotation-hours': { key: 'keyRotationHours', type: 'number' },
   'log-level': { key: 'logLevel', type: 'string' },
   demo: { key: 'demo', type: 'boolean' },
   'host-sim': { key: 'hostSim', type: 'boolean' },

@@ -59,6 +59,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       businessDate,
       acquirerId: config.acquirerId,
       refundWindowDays: config.refundWindowDays,
+      holdDays: config.holdDays,
+      keyRotationHours: config.keyRotationHours,
       logLevel: config.logLevel,
       frames: frames.sab,
       responses: responses.sab,
@@ -73,7 +75,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   }
 
   const book = await startBook(
-    { dataDir: config.dataDir, businessDate, bell: bookBell.sab, workers: slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell })) },
+    { dataDir: config.dataDir, businessDate, holdDays: config.holdDays, bell: bookBell.sab, workers: slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell })) },
     log,
   );
 
