@@ -1,5 +1,15 @@
 import net from 'node:net';
-import { TerminalMessage, buildF60, buildF61, decodeTerminalFrame, encodeTerminalFrame } from '../codec/index.js';
+import {
+  TerminalMessage,
+  buildBatchUpload,
+  buildF60,
+  buildF61,
+  buildSettlementTotals,
+  decodeTerminalFrame,
+  encodeTerminalFrame,
+  type SettlementTotals,
+  type UploadRecord,
+} from '../codec/index.js';
 import { DesKey, computeMac, encryptPinBlock, openKeyBlock, type KeyMode, type MacAlgorithm } from '../security/index.js';
 import { MAC_MTIS, financialSpec, type FinancialType } from '../txn/index.js';
 
@@ -163,6 +173,81 @@ export class SimTerminal {
       .set(61, buildF61({ batch: '000000', stan: '000000', date: original.date }));
   }
 
+  preAuth(card: CardData, amount: number): TerminalMessage {
+    return this.financial('pre-auth', card, amount);
+  }
+
+  /** Pre-auth void, completion and completion notice name the pre-auth by PAN + F38 + 61.3. */
+  private onPreAuth(type: FinancialType, preAuth: Receipt, amount: number, card?: CardData): TerminalMessage {
+    return this.financial(type, card ?? { pan: preAuth.pan, expiry: preAuth.expiry }, amount)
+      .set(38, preAuth.authCode)
+      .set(61, buildF61({ batch: '000000', stan: '000000', date: preAuth.date }));
+  }
+
+  preAuthVoid(preAuth: Receipt, card?: CardData): TerminalMessage {
+    return this.onPreAuth('pre-auth-void', preAuth, preAuth.amount, card);
+  }
+
+  completion(preAuth: Receipt, amount: number, card?: CardData): TerminalMessage {
+    return this.onPreAuth('pre-auth-completion', preAuth, amount, card);
+  }
+
+  completionNotice(preAuth: Receipt, amount: number): TerminalMessage {
+    return this.onPreAuth('pre-auth-completion-notice', preAuth, amount);
+  }
+
+  completionVoid(completion: Receipt, card?: CardData): TerminalMessage {
+    return this.financial('completion-void', card ?? { pan: completion.pan, expiry: completion.expiry }, completion.amount)
+      .set(37, completion.rrn)
+      .set(38, completion.authCode)
+      .set(61, buildF61({ batch: completion.batch, stan: completion.stan }));
+  }
+
+  transfer(card: CardData, payeePan: string, amount: number): TerminalMessage {
+    return this.financial('transfer', card, amount).set(62, Buffer.from(payeePan, 'latin1'));
+  }
+
+  /** Bill payment: biller code (TEL1, WATR, ELEC, GAS1) + bill account. */
+  billPayment(card: CardData, biller: string, billAccount: string, amount: number): TerminalMessage {
+    return this.financial('bill-payment', card, amount).set(62, Buffer.from(biller + billAccount, 'latin1'));
+  }
+
+  private management(mti: string, networkCode: string, batch = this.batch): TerminalMessage {
+    return this.message(mti).set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch, networkCode }));
+  }
+
+  /** Settlement (0500) with the terminal's own totals (F48, result digit 0). */
+  settlement(totals: SettlementTotals): TerminalMessage {
+    return this.management('0500', '201').set(48, buildSettlementTotals(totals)).set(49, '156');
+  }
+
+  /** Settles: sends the totals and, when the switch answers balanced (result 1), moves to the next batch as a terminal does. */
+  async settle(totals: SettlementTotals): Promise<TerminalMessage> {
+    const res = await this.request(this.settlement(totals));
+    if (res.text(39) === '00' && res.text(48)?.[30] === '1') this.batch = String((Number(this.batch) % 999_999) + 1).padStart(6, '0');
+    return res;
+  }
+
+  batchUpload(records: UploadRecord[], batch = this.batch): TerminalMessage {
+    return this.management('0320', '201', batch).set(48, buildBatchUpload(records));
+  }
+
+  batchUploadEnd(count: number, balanced: boolean, batch = this.batch): TerminalMessage {
+    return this.management('0320', balanced ? '207' : '202', batch).set(48, String(count).padStart(4, '0'));
+  }
+
+  /** Parameter, CA key or AID download from item `index` (60.3 360, 370, 380), their ends and queries. */
+  parameterMessage(networkCode: '360' | '361' | '370' | '371' | '372' | '380' | '381' | '382', index?: number): TerminalMessage {
+    const mti = networkCode === '372' || networkCode === '382' ? '0820' : '0800';
+    const msg = this.management(mti, networkCode);
+    if (index !== undefined) msg.set(62, Buffer.from(String(index), 'latin1'));
+    return msg;
+  }
+
+  statusUpload(payload: Buffer): TerminalMessage {
+    return this.management('0820', '362').set(62, payload);
+  }
+
   /** The reversal of a request: the original's fields, MTI 0400, F39 the reason. */
   reversal(original: TerminalMessage, reason = '98'): TerminalMessage {
     const msg = this.message('0400');
@@ -171,11 +256,11 @@ export class SimTerminal {
   }
 
   echo(): TerminalMessage {
-    return this.message('0820').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: '301' }));
+    return this.management('0820', '301');
   }
 
   signOff(): TerminalMessage {
-    return this.message('0820').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: '002' }));
+    return this.management('0820', '002');
   }
 
   /** What to keep of an approved response to void, refund or reverse it later. */

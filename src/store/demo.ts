@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SecurityModule } from '../security/index.js';
 import { luhnCheckDigit } from '../txn/index.js';
+import type { ParameterSet } from './records.js';
 import type { StateStore } from './state.js';
 
 /** The demo set-up of DESIGN.md section 4. */
@@ -41,6 +42,46 @@ export function merchantAccountId(mid: string): string {
   return `merchant:${mid}`;
 }
 
+/** Billers of the demo set-up: telephone, water, electricity, gas (PROTOCOL.md section 3). */
+const DEMO_BILLERS: readonly [string, string][] = [
+  ['TEL1', 'TELEPHONE'],
+  ['WATR', 'WATER'],
+  ['ELEC', 'ELECTRICITY'],
+  ['GAS1', 'GAS'],
+];
+
+/** A BER-TLV item: tag bytes, one length byte, value (values here are under 128 bytes). */
+function tlv(...parts: [string, string][]): Buffer {
+  return Buffer.concat(parts.map(([tag, value]) => {
+    const v = Buffer.from(value, 'hex');
+    return Buffer.concat([Buffer.from(tag, 'hex'), Buffer.from([v.length]), v]);
+  }));
+}
+
+/** Version 1 of each parameter set: magstripe parameters, two IC CA public keys (test keys), two UnionPay AIDs. */
+export function demoParameters(): ParameterSet[] {
+  const modulus = (seed: number) => Buffer.alloc(112, seed).toString('hex');
+  return [
+    { kind: 'magstripe', version: 1, items: [tlv(['DF01', '3132']), tlv(['DF02', '3030303130303030']), tlv(['DF03', '00000500'])] },
+    {
+      kind: 'ca-key',
+      version: 1,
+      items: [
+        tlv(['9F06', 'A000000333'], ['9F22', '01'], ['DF05', '20301231'], ['DF02', modulus(0x11)], ['DF04', '03']),
+        tlv(['9F06', 'A000000333'], ['9F22', '02'], ['DF05', '20301231'], ['DF02', modulus(0x22)], ['DF04', '03']),
+      ],
+    },
+    {
+      kind: 'aid',
+      version: 1,
+      items: [
+        tlv(['9F06', 'A000000333010101'], ['DF01', '00'], ['9F09', '0020'], ['9F1B', '00000000']),
+        tlv(['9F06', 'A000000333010102'], ['DF01', '00'], ['9F09', '0020'], ['9F1B', '00000000']),
+      ],
+    },
+  ];
+}
+
 /** Creates the demo merchant, terminals, BINs, cards and accounts; does nothing if the merchant exists. */
 export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<boolean> {
   if (state.merchants.get(DEMO.mid)) return false;
@@ -51,6 +92,12 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<
     state.bins.put(DEMO.offUsBin, { prefix: DEMO.offUsBin, issuer: 'HOST BANK', organisation: 'CUP', onUs: false, domestic: true });
     state.accounts.put(merchantAccount, { id: merchantAccount, kind: 'merchant', balance: 0, held: 0, currency: '156' });
     state.merchants.put(DEMO.mid, { mid: DEMO.mid, name: DEMO.merchantName, status: 'active', mcc: '5411', account: merchantAccount });
+    for (const [code, name] of DEMO_BILLERS) {
+      const account = `biller:${code}`;
+      state.accounts.put(account, { id: account, kind: 'biller', balance: 0, held: 0, currency: '156' });
+      state.billers.put(code, { code, name, account });
+    }
+    for (const set of demoParameters()) state.parameters.put(set.kind, set);
     for (let i = 0; i < DEMO.terminals; i++) {
       const tid = demoTid(i);
       state.terminals.put(tid, { tid, mid: DEMO.mid, status: 'active', tmk, macAlgorithm: 'cup-ecb', batch: DEMO.batch, signedIn: false });

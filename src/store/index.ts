@@ -24,4 +24,4 @@ export type {
 } from './records.js';
 export { StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
 export { Journal, journalDates, journalDir } from './journal.js';
-export { DEMO, demoPan, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
+export { DEMO, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
