@@ -1,2 +1,3 @@
 export { AdminServer, type AdminStatus } from './admin.js';
 export { loadUws } from './uws.js';
+export { findReceipt, receiptHtml, receiptText, type ReceiptData } from './receipt.js';
