@@ -1,7 +1,10 @@
-import { UsageError, defaultLoadTarget, parseMix, runLoad } from '../loadgen/index.js';
+import { FULL_DAY_MIX, UsageError, defaultLoadTarget, parseMix, runLoad, type Scenario } from '../loadgen/index.js';
 
 export const LOADGEN_USAGE = `posp loadgen [--terminals N] [--duration 10s | --count N] [--mix sale:90,void:5,balance:5] [--short]
-              [--host ADDR] [--port N] [--first-tid N] [--json]
+              [--scenario full-day] [--cards N] [--host ADDR] [--port N] [--first-tid N] [--json]
+  kinds for --mix: sale void balance refund reversal echo preauth completion transfer bill
+  --scenario full-day: a mixed day, then every terminal settles and uploads its batch, and every
+  card's balance is checked against what the approvals say (default 200 cards, 20 s).
   Simulated terminals over TCP against a switch with the demo set-up: each signs in, keeps one
   transaction outstanding, checks every response MAC and code; prints TPS, latency percentiles
   and counts by response code. Exit 1 if any transaction failed.`;
@@ -23,8 +26,11 @@ export async function loadgenCommand(args: string[], io: { out: (s: string) => v
     count: undefined as number | undefined,
     mix: parseMix('sale:90,void:5,balance:5'),
     short: false,
+    scenario: 'mix' as Scenario,
     ...target,
   };
+  let mixGiven = false;
+  let cardsGiven = false;
   let json = false;
   try {
     for (let i = 0; i < args.length; i++) {
@@ -43,7 +49,14 @@ export async function loadgenCommand(args: string[], io: { out: (s: string) => v
         case '--terminals': options.terminals = count(arg, value()); break;
         case '--duration': options.durationMs = parseDuration(value()); break;
         case '--count': options.count = count(arg, value()); break;
-        case '--mix': options.mix = parseMix(value()); break;
+        case '--mix': options.mix = parseMix(value()); mixGiven = true; break;
+        case '--cards': options.cards = count(arg, value()); cardsGiven = true; break;
+        case '--scenario': {
+          const scenario = value();
+          if (scenario !== 'full-day' && scenario !== 'mix') throw new UsageError(`unknown scenario ${scenario} (known: full-day)`);
+          options.scenario = scenario;
+          break;
+        }
         case '--short': options.short = true; break;
         case '--host': options.host = value(); break;
         case '--port': options.port = count(arg, value()); break;
@@ -59,7 +72,11 @@ export async function loadgenCommand(args: string[], io: { out: (s: string) => v
     }
     throw err;
   }
-  if (options.durationMs === undefined && options.count === undefined) options.durationMs = 10_000;
+  if (options.scenario === 'full-day') {
+    if (!mixGiven) options.mix = parseMix(FULL_DAY_MIX);
+    if (!cardsGiven) options.cards = 200;
+  }
+  if (options.durationMs === undefined && options.count === undefined) options.durationMs = options.scenario === 'full-day' ? 20_000 : 10_000;
   const report = await runLoad({ ...options, progress: (line) => io.err(line) });
   if (json) io.out(JSON.stringify(report));
   else {
@@ -67,6 +84,8 @@ export async function loadgenCommand(args: string[], io: { out: (s: string) => v
     io.out(`transactions ${report.transactions} in ${report.seconds.toFixed(2)} s: ${report.tps.toFixed(0)} TPS, errors ${report.errors}`);
     io.out(`latency ms: p50 ${(l.p50 / 1000).toFixed(2)} p90 ${(l.p90 / 1000).toFixed(2)} p99 ${(l.p99 / 1000).toFixed(2)} max ${(l.max / 1000).toFixed(2)}`);
     io.out(`response codes: ${Object.entries(report.responseCodes).map(([c, n]) => `${c}=${n}`).join(' ')}`);
+    if (report.settlements) io.out(`settlements: ${report.settlements.balanced} balanced, ${report.settlements.unbalanced} unbalanced`);
+    if (report.balanceChecks) io.out(`card balances checked: ${report.balanceChecks.cards}, mismatched ${report.balanceChecks.mismatched}`);
     for (const e of report.errorSamples) io.out(`error: ${e}`);
   }
   return report.errors > 0 ? 1 : 0;

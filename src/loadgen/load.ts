@@ -1,10 +1,12 @@
 import * as hdr from 'hdr-histogram-js';
-import { DEMO, demoPan, demoTid } from '../store/index.js';
-import { SimTerminal, type Receipt } from './terminal.js';
 import type { TerminalMessage } from '../codec/index.js';
+import { DEMO, demoPan } from '../store/index.js';
+import { SimTerminal, type CardData, type Receipt } from './terminal.js';
 
-export type MixKind = 'sale' | 'void' | 'balance' | 'refund' | 'reversal' | 'echo';
-const KINDS: readonly MixKind[] = ['sale', 'void', 'balance', 'refund', 'reversal', 'echo'];
+export type MixKind = 'sale' | 'void' | 'balance' | 'refund' | 'reversal' | 'echo' | 'preauth' | 'completion' | 'transfer' | 'bill';
+const KINDS: readonly MixKind[] = ['sale', 'void', 'balance', 'refund', 'reversal', 'echo', 'preauth', 'completion', 'transfer', 'bill'];
+
+export type Scenario = 'mix' | 'full-day';
 
 export interface LoadOptions {
   host: string;
@@ -16,9 +18,12 @@ export interface LoadOptions {
   mix: Map<MixKind, number>;
   /** One TCP connection per transaction (connect, sell, close) instead of persistent ones. */
   short: boolean;
+  /** `full-day`: after the mixed day every terminal settles and uploads, and card balances are checked. */
+  scenario: Scenario;
   firstTid: number;
   mid: string;
   tmk: string;
+  /** Cards drawn from demo cards 1..cards. */
   cards: number;
   progress?: (line: string) => void;
 }
@@ -31,6 +36,9 @@ export interface LoadReport {
   latencyUs: { p50: number; p90: number; p99: number; max: number };
   responseCodes: Record<string, number>;
   errorSamples: string[];
+  /** full-day only. */
+  settlements?: { balanced: number; unbalanced: number };
+  balanceChecks?: { cards: number; mismatched: number };
 }
 
 export class UsageError extends Error {}
@@ -48,15 +56,120 @@ export function parseMix(text: string): Map<MixKind, number> {
   return mix;
 }
 
-/** Which response codes count as the expected answer for each kind. */
-const EXPECTED: Record<MixKind, ReadonlySet<string>> = {
-  sale: new Set(['00']),
-  void: new Set(['00']),
-  balance: new Set(['00']),
-  refund: new Set(['00']),
-  reversal: new Set(['00']),
-  echo: new Set(['00']),
-};
+export const FULL_DAY_MIX = 'sale:60,void:5,refund:5,reversal:3,balance:10,preauth:6,completion:5,transfer:3,bill:3';
+
+/** A request and, once approved, what the terminal keeps of it. */
+interface Kept {
+  request: TerminalMessage;
+  receipt: Receipt;
+}
+
+/** What the load generator expects each card's available funds to have moved by (fen). */
+type Movements = Map<string, number>;
+
+function move(movements: Movements, pan: string, amount: number): void {
+  movements.set(pan, (movements.get(pan) ?? 0) + amount);
+}
+
+/**
+ * One simulated terminal's day: its approved sales and pre-auths (for follow-ups), its own batch
+ * totals (for settlement), and the movements it caused on cards.
+ */
+class TerminalDay {
+  readonly sales: Kept[] = [];
+  readonly preAuths: Kept[] = [];
+  /** Approved debits (sales, completions) and credits (refunds) still standing, by STAN. */
+  readonly debits = new Map<string, Receipt>();
+  readonly credits = new Map<string, Receipt>();
+
+  constructor(readonly term: SimTerminal, readonly movements: Movements) {}
+
+  /** Builds the next request of `kind` (or a sale when the kind needs an original it has none of). */
+  next(kind: MixKind, card: CardData, payee: string): { kind: MixKind; request: TerminalMessage; original?: Kept } {
+    const term = this.term;
+    const amount = 1 + Math.floor(Math.random() * 10_000);
+    if ((kind === 'void' || kind === 'refund' || kind === 'reversal') && this.sales.length === 0) kind = 'sale';
+    if (kind === 'completion' && this.preAuths.length === 0) kind = 'preauth';
+    switch (kind) {
+      case 'sale': return { kind, request: term.sale(card, amount) };
+      case 'balance': return { kind, request: term.balanceInquiry(card) };
+      case 'echo': return { kind, request: term.echo() };
+      case 'preauth': return { kind, request: term.preAuth(card, amount) };
+      case 'transfer': return { kind, request: term.transfer(card, payee, amount) };
+      case 'bill': return { kind, request: term.billPayment(card, 'ELEC', '880012345678', amount) };
+      case 'completion': {
+        const original = this.preAuths.splice(Math.floor(Math.random() * this.preAuths.length), 1)[0];
+        return { kind, original, request: term.completion(original.receipt, original.receipt.amount) };
+      }
+      default: {
+        const original = this.sales.splice(Math.floor(Math.random() * this.sales.length), 1)[0];
+        const request =
+          kind === 'void' ? term.saleVoid(original.receipt) :
+          kind === 'refund' ? term.refund(original.receipt, original.receipt.amount) :
+          term.reversal(original.request);
+        return { kind, original, request };
+      }
+    }
+  }
+
+  /** Books an approval the way the switch should have: follow-ups, totals, card movements. */
+  approved(kind: MixKind, request: TerminalMessage, response: TerminalMessage, original: Kept | undefined): void {
+    const receipt = this.term.receipt(request, response, 'sale');
+    const pan = request.text(2)!;
+    switch (kind) {
+      case 'sale':
+        this.sales.push({ request, receipt });
+        if (this.sales.length > 32) this.sales.shift();
+        this.debits.set(receipt.stan, receipt);
+        move(this.movements, pan, -receipt.amount);
+        break;
+      case 'void':
+      case 'reversal':
+        this.debits.delete(original!.receipt.stan);
+        move(this.movements, pan, original!.receipt.amount);
+        break;
+      case 'refund':
+        this.credits.set(receipt.stan, receipt);
+        move(this.movements, pan, receipt.amount);
+        break;
+      case 'preauth':
+        this.preAuths.push({ request, receipt: { ...receipt, type: 'pre-auth' } });
+        if (this.preAuths.length > 32) this.preAuths.shift();
+        move(this.movements, pan, -receipt.amount);
+        break;
+      case 'completion':
+        // The hold is released and the same amount captured: available funds do not move.
+        this.debits.set(receipt.stan, receipt);
+        break;
+      case 'transfer':
+        move(this.movements, pan, -receipt.amount);
+        move(this.movements, request.binary(62)!.toString('latin1'), receipt.amount);
+        break;
+      case 'bill':
+        move(this.movements, pan, -receipt.amount);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Settles with its own totals; when they disagree, uploads its details and ends unbalanced. */
+  async settle(): Promise<boolean> {
+    const sum = (m: Map<string, Receipt>) => [...m.values()].reduce((a, r) => a + BigInt(r.amount), 0n);
+    const side = { debitAmount: sum(this.debits), debitCount: this.debits.size, creditAmount: sum(this.credits), creditCount: this.credits.size, result: 0 };
+    const zero = { debitAmount: 0n, debitCount: 0, creditAmount: 0n, creditCount: 0, result: 0 };
+    const batch = this.term.batch;
+    const res = await this.term.settle({ domestic: side, foreign: zero });
+    const balanced = res.text(39) === '00' && res.text(48)?.[30] === '1';
+    const details = [...this.debits.values(), ...this.credits.values()];
+    for (let i = 0; i < details.length; i += 8) {
+      const records = details.slice(i, i + 8).map((r) => ({ cardType: '00', stan: r.stan, pan: r.pan, amount: BigInt(r.amount) }));
+      await this.term.request(this.term.batchUpload(records, batch));
+    }
+    await this.term.request(this.term.batchUploadEnd(details.length, balanced, batch));
+    return balanced;
+  }
+}
 
 /**
  * Simulated terminals over real TCP: each signs in, then keeps one transaction outstanding,
@@ -68,9 +181,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const errorSamples: string[] = [];
   let done = 0;
   let errors = 0;
-  const started = Date.now();
-  const deadline = options.durationMs !== undefined ? started + options.durationMs : Infinity;
-  const limit = options.count ?? Infinity;
+  const fullDay = options.scenario === 'full-day';
   const kinds = [...options.mix.keys()];
   const weights = kinds.map((k) => options.mix.get(k)!);
   const total = weights.reduce((a, b) => a + b, 0);
@@ -83,15 +194,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     errors++;
     if (errorSamples.length < 20) errorSamples.push(what);
   };
-  let lastDone = 0;
-  const ticker = setInterval(() => {
-    const elapsed = (Date.now() - started) / 1000;
-    options.progress?.(`${elapsed.toFixed(0)}s ${done} txns, ${done - lastDone}/s, errors ${errors}`);
-    lastDone = done;
-  }, 1000);
-
-  const runTerminal = async (index: number): Promise<void> => {
-    const term = new SimTerminal({
+  const newTerminal = (index: number) =>
+    new SimTerminal({
       host: options.host,
       port: options.port,
       tid: String(options.firstTid + index),
@@ -100,52 +204,63 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       // A STAN anywhere in the range, so a rerun in the same batch does not repeat request keys (94).
       firstStan: Math.floor(Math.random() * 900_000),
     });
+  const cardOf = (n: number): CardData => ({ pan: demoPan(n), expiry: DEMO.expiry, pin: DEMO.pin });
+
+  // A full day checks balances: note every card's available funds before the day starts.
+  const movements: Movements = new Map();
+  const baseline = new Map<string, number>();
+  if (fullDay) {
+    const checker = newTerminal(0);
+    await checker.connect();
+    await checker.signIn('003');
+    for (let n = 1; n <= options.cards; n++) {
+      const res = await checker.request(checker.balanceInquiry(cardOf(n)));
+      baseline.set(cardOf(n).pan, Number(res.text(54)?.slice(8) ?? NaN));
+    }
+    checker.close();
+  }
+
+  const started = Date.now();
+  const deadline = options.durationMs !== undefined ? started + options.durationMs : Infinity;
+  const limit = options.count ?? Infinity;
+  let lastDone = 0;
+  const ticker = setInterval(() => {
+    options.progress?.(`${((Date.now() - started) / 1000).toFixed(0)}s ${done} txns, ${done - lastDone}/s, errors ${errors}`);
+    lastDone = done;
+  }, 1000);
+  const settlements = { balanced: 0, unbalanced: 0 };
+
+  const runTerminal = async (index: number): Promise<void> => {
+    const term = newTerminal(index);
     await term.connect();
     const signIn = await term.signIn('003');
     if (signIn.text(39) !== '00') return fail(`sign-in of ${term.options.tid} answered ${signIn.text(39)}`);
-    const sales: { request: TerminalMessage; receipt: Receipt }[] = [];
+    const day = new TerminalDay(term, movements);
     while (done + 1 <= limit && Date.now() < deadline) {
       done++;
-      let kind = pick();
-      if ((kind === 'void' || kind === 'refund' || kind === 'reversal') && sales.length === 0) kind = 'sale';
-      const card = { pan: demoPan(1 + Math.floor(Math.random() * options.cards)), expiry: DEMO.expiry, pin: DEMO.pin };
-      let request: TerminalMessage;
-      let original: { request: TerminalMessage; receipt: Receipt } | undefined;
-      switch (kind) {
-        case 'sale':
-          request = term.sale(card, 1 + Math.floor(Math.random() * 10_000));
-          break;
-        case 'balance':
-          request = term.balanceInquiry(card);
-          break;
-        case 'echo':
-          request = term.echo();
-          break;
-        default:
-          original = sales.splice(Math.floor(Math.random() * sales.length), 1)[0];
-          request =
-            kind === 'void' ? term.saleVoid(original.receipt) :
-            kind === 'refund' ? term.refund(original.receipt, original.receipt.amount) :
-            term.reversal(original.request);
-      }
+      const next = day.next(pick(), cardOf(1 + Math.floor(Math.random() * options.cards)), cardOf(1 + Math.floor(Math.random() * options.cards)).pan);
       const sent = process.hrtime.bigint();
       try {
         if (options.short) {
           term.close();
           await term.connect();
         }
-        const response = await term.request(request);
+        const response = await term.request(next.request);
         histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - sent) / 1000n)));
         const code = response.text(39) ?? '--';
         codes[code] = (codes[code] ?? 0) + 1;
-        if (!EXPECTED[kind].has(code)) fail(`${kind} on ${term.options.tid} answered ${code}`);
-        else if (kind === 'sale') {
-          sales.push({ request, receipt: term.receipt(request, response, 'sale') });
-          if (sales.length > 32) sales.shift();
-        }
+        if (code !== '00') fail(`${next.kind} on ${term.options.tid} answered ${code}`);
+        else day.approved(next.kind, next.request, response, next.original);
       } catch (err) {
-        fail(`${kind} on ${term.options.tid}: ${(err as Error).message}`);
+        fail(`${next.kind} on ${term.options.tid}: ${(err as Error).message}`);
         if (!term.connected) await term.connect();
+      }
+    }
+    if (fullDay) {
+      if (await day.settle()) settlements.balanced++;
+      else {
+        settlements.unbalanced++;
+        fail(`settlement of ${term.options.tid} unbalanced`);
       }
     }
     term.close();
@@ -158,7 +273,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   const seconds = (Date.now() - started) / 1000;
   const transactions = Object.values(codes).reduce((a, b) => a + b, 0);
-  return {
+  const report: LoadReport = {
     transactions,
     errors,
     seconds,
@@ -172,8 +287,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     responseCodes: codes,
     errorSamples,
   };
+  if (fullDay) {
+    // The accounts must have moved by exactly what the approvals say.
+    const checker = newTerminal(0);
+    await checker.connect();
+    await checker.signIn('003');
+    let mismatched = 0;
+    for (const [pan, before] of baseline) {
+      const res = await checker.request(checker.balanceInquiry({ pan, expiry: DEMO.expiry, pin: DEMO.pin }));
+      const after = Number(res.text(54)?.slice(8) ?? NaN);
+      if (after !== before + (movements.get(pan) ?? 0)) {
+        mismatched++;
+        fail(`card ${pan.slice(0, 6)}…${pan.slice(-4)}: available ${after}, expected ${before + (movements.get(pan) ?? 0)}`);
+      }
+    }
+    checker.close();
+    report.errors = errors;
+    report.settlements = settlements;
+    report.balanceChecks = { cards: baseline.size, mismatched };
+  }
+  return report;
 }
 
 export function defaultLoadTarget(): Pick<LoadOptions, 'firstTid' | 'mid' | 'tmk' | 'cards'> {
-  return { firstTid: Number(demoTid(0)), mid: DEMO.mid, tmk: DEMO.tmk, cards: DEMO.cards };
+  return { firstTid: DEMO.firstTid, mid: DEMO.mid, tmk: DEMO.tmk, cards: DEMO.cards };
 }

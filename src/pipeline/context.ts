@@ -11,13 +11,14 @@ export class TerminalState {
   pik?: KeyHandle;
   tdk?: KeyHandle;
   /** Settlement totals of the batch named, as this worker has counted them. */
-  totals?: { batch: string; totals: BatchTotals };
+  totals: { batch: string; totals: BatchTotals };
   /** A request of this terminal is with the book; later ones wait so answers keep their order. */
   busy = false;
   readonly waiting: TxnContext[] = [];
 
-  constructor(record: Terminal) {
+  constructor(record: Terminal, totals: { batch: string; totals: BatchTotals }) {
     this.record = record;
+    this.totals = totals;
   }
 }
 

@@ -283,12 +283,14 @@ export class Pipeline {
     return 0;
   }
 
-  /** The settlement totals of the terminal's current batch as counted here (loaded from LMDB once per batch). */
+  /**
+   * The settlement totals of the terminal's current batch as counted here. They are read from LMDB
+   * only when the terminal is first loaded (LMDB then holds all of its entries); a later read
+   * could already include an entry whose reply is about to be counted. A new batch starts empty.
+   */
   totals(terminal: TerminalState): BatchTotals {
     const batch = terminal.record.batch;
-    if (terminal.totals === undefined || terminal.totals.batch !== batch) {
-      terminal.totals = { batch, totals: this.state.batches.get(`${terminal.record.tid}|${batch}`) ?? emptyTotals() };
-    }
+    if (terminal.totals.batch !== batch) terminal.totals = { batch, totals: emptyTotals() };
     return terminal.totals.totals;
   }
 
@@ -298,7 +300,7 @@ export class Pipeline {
     if (state === undefined) {
       const record = this.state.terminals.get(tid);
       if (record === undefined) return undefined;
-      state = new TerminalState(record);
+      state = new TerminalState(record, { batch: record.batch, totals: this.state.batchTotals(tid, record.batch) });
       this.loadKeys(state);
       this.terminals.set(tid, state);
     }

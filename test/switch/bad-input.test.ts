@@ -157,14 +157,11 @@ t.test('wrong MAC: A0 and no F64', async (t) => {
 });
 
 t.test('unsupported transaction types: 40', async (t) => {
-  const preAuth = term.financial('pre-auth', CARD, AMOUNT);
-  t.equal(preAuth.mti, '0100');
-  t.equal(preAuth.text(3), '030000');
-  t.equal(preAuth.text(25), '06');
-  t.equal(preAuth.text(60)?.slice(0, 2), '10');
-  const res = await term.request(preAuth);
+  // An authorisation MTI with a processing code the protocol does not define.
+  const unknownAuth = term.financial('pre-auth', CARD, AMOUNT).set(3, '990000');
+  const res = await term.request(unknownAuth);
   t.equal(res.mti, '0110');
-  t.equal(res.text(39), '40', 'pre-auth');
+  t.equal(res.text(39), '40', '0100 with processing code 990000');
 
   const unknownCode = term.sale(CARD, AMOUNT).set(3, '990000');
   const res2 = await term.request(unknownCode);

@@ -77,12 +77,13 @@ t.test('pipelined requests on one terminal connection are answered in order', as
 t.test('pipelined requests stay in order when one of them is refused before it is processed (30, 40)', async (t) => {
   const term = await signedIn(t, demo, 4);
   const c = card(35);
-  const preAuth = term.financial('pre-auth', c, 500);
+  // Processing code 990000 is no transaction of PROTOCOL.md section 3: answered 40.
+  const unsupported = term.sale(c, 500).set(3, '990000');
   const badReq = term.sale(c, 600);
   const badBcd = term.pack(badReq);
   const f60 = locateField(badBcd, 2, badBcd.length, 60);
   badBcd[f60 + 2] = 0xa2;
-  const reqs = [term.sale(c, 100), term.sale(c, 200), term.sale(c, 300), preAuth, term.sale(c, 400)];
+  const reqs = [term.sale(c, 100), term.sale(c, 200), term.sale(c, 300), unsupported, term.sale(c, 400)];
   const frames = reqs.map((r) => term.pack(r));
   frames.splice(4, 0, badBcd);
   const stans = reqs.map((r) => r.text(11));
