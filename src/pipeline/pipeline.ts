@@ -2,7 +2,19 @@ import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import { addTotals, authKey, emptyTotals, type BatchTotals, type JournalEntry, type ParameterKind, type StateStore, type Terminal, type TxnRecord } from '../store/index.js';
+import {
+  addTotals,
+  authKey,
+  emptyTotals,
+  type BatchTotals,
+  type CardBin,
+  type JournalEntry,
+  type Merchant,
+  type ParameterKind,
+  type StateStore,
+  type Terminal,
+  type TxnRecord,
+} from '../store/index.js';
 import { MAC_MTIS, maskPan } from '../txn/index.js';
 import { TerminalState, TxnContext } from './context.js';
 import { ADMISSION, CLOSE, PROCESSING } from './steps.js';
@@ -51,6 +63,9 @@ export class Pipeline {
   private readonly recent = new Map<string, TxnRecord>();
   private readonly recentRrns = new Map<string, string>();
   private readonly recentAuths = new Map<string, string>();
+  /** Merchants and card BINs change rarely: read from LMDB at most once per REFERENCE_TTL_MS each. */
+  private readonly merchants = new Map<string, { at: number; value: Merchant | undefined }>();
+  private readonly bins = new Map<string, { at: number; value: CardBin | undefined }>();
   /** Current parameter set versions, re-read at most once a second. */
   private parameterVersions: Partial<Record<ParameterKind, number>> = {};
   private parametersReadAt = 0;
@@ -283,6 +298,15 @@ export class Pipeline {
     return 0;
   }
 
+  merchant(mid: string): Merchant | undefined {
+    return cached(this.merchants, mid, () => this.state.merchants.get(mid));
+  }
+
+  /** The BIN entry of a card (longest prefix), cached by the digits that decide it. */
+  bin(pan: string): CardBin | undefined {
+    return cached(this.bins, pan.slice(0, this.state.binKeyLength), () => this.state.binFor(pan));
+  }
+
   /**
    * The settlement totals of the terminal's current batch as counted here. They are read from LMDB
    * only when the terminal is first loaded (LMDB then holds all of its entries); a later read
@@ -393,6 +417,20 @@ const REQUIREMENT_DIGITS: readonly [ParameterKind, number][] = [
   ['ca-key', 4],
   ['aid', 5],
 ];
+
+/** Reference data changes (a merchant suspended, a BIN added) reach the workers within this time. */
+const REFERENCE_TTL_MS = 2000;
+const REFERENCE_CACHE_LIMIT = 10_000;
+
+function cached<V>(cache: Map<string, { at: number; value: V }>, key: string, load: () => V): V {
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit !== undefined && now - hit.at < REFERENCE_TTL_MS) return hit.value;
+  const value = load();
+  if (cache.size >= REFERENCE_CACHE_LIMIT) cache.clear();
+  cache.set(key, { at: now, value });
+  return value;
+}
 
 function two(n: number): string {
   return n < 10 ? '0' + n : String(n);

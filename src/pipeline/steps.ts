@@ -45,7 +45,7 @@ const findTerminal: Step = (p, ctx) => {
   if (terminal === undefined) return '97';
   ctx.terminal = terminal;
   if (terminal.record.mid !== ctx.request.text(42)) return '03';
-  const merchant = p.state.merchants.get(terminal.record.mid);
+  const merchant = p.merchant(terminal.record.mid);
   if (merchant === undefined || merchant.status !== 'active') return '03';
   ctx.merchant = merchant;
   if (terminal.record.status !== 'active') return '58';
@@ -90,7 +90,7 @@ const checkRetransmission: Step = (p, ctx) => {
   const pan = cardNumber(req);
   if (pan !== undefined) {
     ctx.pan = pan;
-    ctx.bin = p.state.binFor(pan);
+    ctx.bin = p.bin(pan);
   }
   return seen.responseCode;
 };
@@ -104,7 +104,7 @@ const checkCard: Step = (p, ctx) => {
   ctx.pan = pan;
   ctx.panHash = p.hsm.panToken(pan);
   if (!luhnValid(pan)) return '14';
-  const bin = p.state.binFor(pan);
+  const bin = p.bin(pan);
   if (bin === undefined) return '15';
   ctx.bin = bin;
   if (!bin.onUs) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { SecurityModule } from '../security/index.js';
 import { luhnCheckDigit } from '../txn/index.js';
 import type { ParameterSet } from './records.js';
@@ -35,7 +35,7 @@ export function demoTid(n: number): string {
  * The card record maps PAN → account.
  */
 export function newCardAccountId(): string {
-  return `card:${randomBytes(8).toString('hex')}`;
+  return `card:${randomUUID().replace(/-/g, '')}`;
 }
 
 export function merchantAccountId(mid: string): string {

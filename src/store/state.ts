@@ -86,6 +86,11 @@ export class StateStore {
     return this.meta.get('businessDate') as string | undefined;
   }
 
+  /** Digits of a PAN that decide its BIN (the longest BIN prefix in the table). */
+  get binKeyLength(): number {
+    return this.binLengths[0] ?? 6;
+  }
+
   /** Longest-prefix BIN lookup. */
   binFor(pan: string): CardBin | undefined {
     for (const len of this.binLengths) {
