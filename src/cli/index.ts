@@ -1,5 +1,7 @@
 import { DECODE_USAGE, decodeCommand } from './decode.js';
 import { LOADGEN_USAGE, loadgenCommand } from './loadgen.js';
+import { FRAMES_USAGE, framesCommand } from './frames.js';
+import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { DISCREPANCIES_USAGE, discrepanciesCommand } from './discrepancies.js';
 import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
 import { START_USAGE, startCommand } from './start.js';
@@ -9,8 +11,10 @@ const USAGE = `usage: posp <command> [options]
 commands:
   ${START_USAGE.split('\n').join('\n  ')}
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
+  ${FRAMES_USAGE.split('\n').join('\n  ')}
   ${RECEIPT_USAGE.split('\n').join('\n  ')}
   ${DISCREPANCIES_USAGE.split('\n').join('\n  ')}
+  ${AUDIT_USAGE.split('\n').join('\n  ')}
   ${DECODE_USAGE.split('\n').join('\n  ')}
 `;
 
@@ -27,10 +31,14 @@ export async function main(argv: string[]): Promise<number> {
       return startCommand(args, io);
     case 'loadgen':
       return loadgenCommand(args, io);
+    case 'frames':
+      return framesCommand(args, io);
     case 'receipt':
       return receiptCommand(args, io);
     case 'discrepancies':
       return discrepanciesCommand(args, io);
+    case 'audit':
+      return auditCommand(args, io);
     case 'decode':
       return decodeCommand(args, io);
     case undefined:

@@ -1,1 +1,2 @@
 export { Ledger } from './ledger.js';
+export { auditLedger, type AuditReport } from './audit.js';

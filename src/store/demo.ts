@@ -90,11 +90,11 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<
   await state.root.transaction(() => {
     state.bins.put(DEMO.onUsBin, { prefix: DEMO.onUsBin, issuer: 'POSP BANK', organisation: 'CUP', onUs: true, domestic: true });
     state.bins.put(DEMO.offUsBin, { prefix: DEMO.offUsBin, issuer: 'HOST BANK', organisation: 'CUP', onUs: false, domestic: true });
-    state.accounts.put(merchantAccount, { id: merchantAccount, kind: 'merchant', balance: 0, held: 0, currency: '156' });
+    state.accounts.put(merchantAccount, { id: merchantAccount, kind: 'merchant', balance: 0, held: 0, currency: '156', opening: 0 });
     state.merchants.put(DEMO.mid, { mid: DEMO.mid, name: DEMO.merchantName, status: 'active', mcc: '5411', account: merchantAccount });
     for (const [code, name] of DEMO_BILLERS) {
       const account = `biller:${code}`;
-      state.accounts.put(account, { id: account, kind: 'biller', balance: 0, held: 0, currency: '156' });
+      state.accounts.put(account, { id: account, kind: 'biller', balance: 0, held: 0, currency: '156', opening: 0 });
       state.billers.put(code, { code, name, account });
     }
     for (const set of demoParameters()) state.parameters.put(set.kind, set);
@@ -109,7 +109,7 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<
       for (let n = start; n < start + CHUNK && n <= DEMO.cards; n++) {
         const pan = demoPan(n);
         const account = newCardAccountId();
-        state.accounts.put(account, { id: account, kind: 'card', balance: DEMO.openingBalance, held: 0, currency: '156' });
+        state.accounts.put(account, { id: account, kind: 'card', balance: DEMO.openingBalance, held: 0, currency: '156', opening: DEMO.openingBalance });
         state.cards.put(pan, { pan, expiry: DEMO.expiry, status: 'active', account, pinVerifier: hsm.makePinVerifier(pan, DEMO.pin) });
       }
     });

@@ -71,6 +71,8 @@ export interface Account {
   /** Amount reserved by holds (pre-authorisations). */
   held: number;
   currency: string;
+  /** Balance when the account was opened: balance = opening + every journal posting to it. */
+  opening: number;
 }
 
 /** One leg of a double-entry posting: the legs of an entry sum to zero. */
