@@ -126,25 +126,32 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   );
   const adminPort = await admin.listen(config.host, config.adminPort);
 
+  let closing: Promise<void> | undefined;
   return {
     posPort,
     adminPort,
     businessDate,
     log,
-    async close() {
-      running = false;
-      admin.close();
-      await acceptor.close();
-      for (const slot of slots) {
-        Atomics.store(new Int32Array(slot.data.control), 0, 1);
-        slot.link.bell.ring();
-      }
-      await Promise.all(slots.map((s) => s.task));
-      await pool.destroy();
-      await book.stop();
-      await state.close();
+    close() {
+      closing ??= stop();
+      return closing;
     },
   };
+
+  /** Stops intake first, lets the workers and the book finish what they hold, then closes the stores. */
+  async function stop(): Promise<void> {
+    running = false;
+    admin.close();
+    await acceptor.close();
+    for (const slot of slots) {
+      Atomics.store(new Int32Array(slot.data.control), 0, 1);
+      slot.link.bell.ring();
+    }
+    await Promise.all(slots.map((s) => s.task));
+    await pool.destroy();
+    await book.stop();
+    await state.close();
+  }
 }
 
 interface BookHandle {
