@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
-import type { Journal, JournalEntry, StateStore } from '../store/index.js';
+import { journalTail, type Journal, type JournalEntry, type StateStore } from '../store/index.js';
 import { settleEntry } from './outcome.js';
 import type { Proposal, Reply } from './wire.js';
 
@@ -26,12 +26,15 @@ export class Book {
     this.ledger = new Ledger(state);
   }
 
-  /** Replays journal entries that LMDB has not applied (after a crash), then continues their numbering. */
-  async recover(): Promise<number> {
-    const tail = this.journal.entriesAfter(this.state.appliedSeq());
-    if (tail.length > 0) await this.state.applyEntries(tail);
-    this.lastSeq = Math.max(this.journal.maxSeq(), this.state.appliedSeq());
-    return tail.length;
+  /**
+   * Replays the journal entries LMDB has not applied (after a crash), from every day's file, then
+   * continues their numbering.
+   */
+  async recover(dataDir: string): Promise<number> {
+    const tail = journalTail(dataDir, this.state.appliedSeq());
+    if (tail.entries.length > 0) await this.state.applyEntries(tail.entries);
+    this.lastSeq = Math.max(tail.maxSeq, this.state.appliedSeq());
+    return tail.entries.length;
   }
 
   /** Decides and appends one entry; fills `reply` with the outcome the terminal will see. */

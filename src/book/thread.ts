@@ -25,7 +25,7 @@ async function run(data: BookThreadData): Promise<void> {
   const state = new StateStore(data.dataDir);
   const journal = new Journal(data.dataDir, data.businessDate);
   const book = new Book(state, journal);
-  const replayed = await book.recover();
+  const replayed = await book.recover(data.dataDir);
   await state.meta.put('businessDate', data.businessDate);
   const bell = Doorbell.attach(data.bell);
   const workers = data.workers.map((w) => ({

@@ -77,19 +77,34 @@ export class Journal {
     this.open = false;
   }
 
-  maxSeq(): number {
-    return (this.db.prepare('SELECT max(seq) AS s FROM entries').get() as { s: number | null }).s ?? 0;
-  }
-
-  entriesAfter(seq: number): JournalEntry[] {
-    const rows = this.db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq').all(seq) as Row[];
-    return rows.map(rowToEntry);
-  }
-
   close(): void {
     this.commit();
     this.db.close();
   }
+}
+
+/**
+ * Entries after `seq` in every day's journal, oldest first: what LMDB has not applied yet. Days
+ * are read newest first and the walk stops at the first day that holds nothing after `seq`.
+ */
+export function journalTail(dataDir: string, seq: number): { entries: JournalEntry[]; maxSeq: number } {
+  const days: JournalEntry[][] = [];
+  let maxSeq = seq;
+  for (const date of journalDates(dataDir).reverse()) {
+    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
+    try {
+      const max = (db.prepare('SELECT max(seq) AS s FROM entries').get() as { s: number | null }).s ?? 0;
+      maxSeq = Math.max(maxSeq, max);
+      if (max <= seq) {
+        if (max > 0) break;
+        continue;
+      }
+      days.unshift((db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq').all(seq) as Row[]).map(rowToEntry));
+    } finally {
+      db.close();
+    }
+  }
+  return { entries: days.flat(), maxSeq };
 }
 
 export function journalDir(dataDir: string): string {
