@@ -268,6 +268,7 @@ export class Pipeline {
     if (code === '00' && ctx.classification?.type === 'balance-inquiry' && !Number.isNaN(reported) && reported !== undefined) {
       res.set(54, buildBalance({ accountType: '10', amountType: '02', currency: '156', amount: BigInt(reported) }));
     }
+    for (const id of ctx.handler?.echo ?? NO_ECHO) res.fields[id] = req.fields[id];
     for (const [id, value] of ctx.extra) res.set(id, value);
     const mac = ctx.authentic && MAC_MTIS.has(req.mti) && ctx.terminal?.mak !== undefined;
     if (mac) res.set(64, EMPTY_MAC);
@@ -412,6 +413,7 @@ export class Pipeline {
 }
 
 const EMPTY_MAC = Buffer.alloc(8);
+const NO_ECHO: readonly number[] = [];
 const REQUIREMENT_DIGITS: readonly [ParameterKind, number][] = [
   ['magstripe', 1],
   ['ca-key', 4],

@@ -52,6 +52,8 @@ export function voidOf(type: 'sale' | 'pre-auth-completion'): TypeHandler {
       if (rrn !== undefined && rrn !== original.rrn) return '25';
       if (original.panHash !== ctx.panHash) return '25';
       if (original.amount !== ctx.amount) return '64';
+      // Part of it went back as a refund: voiding the whole would pay the card twice.
+      if ((original.refunded ?? 0) > 0) return '25';
       undo(ctx, original, 'voided');
       return '00';
     },
@@ -83,12 +85,12 @@ export const refund: TypeHandler = {
 /** Transfer (chosen): F62 is the payee's PAN in ASCII digits; both cards on-us. */
 export const transfer: TypeHandler = {
   ...FINANCIAL,
+  echo: [62],
   prepare(p, ctx) {
     const payee = ctx.request.binary(62)?.toString('latin1');
     if (payee === undefined || !/^\d{12,19}$/.test(payee)) return '30';
     const card = p.state.cards.get(payee);
     if (card === undefined || card.status !== 'active') return '14';
-    ctx.extra.set(62, ctx.request.binary(62)!);
     ctx.postings = [
       { account: ctx.card!.account, amount: -ctx.amount },
       { account: card.account, amount: ctx.amount },
@@ -100,13 +102,13 @@ export const transfer: TypeHandler = {
 /** Bill payment (chosen): F62 is ASCII biller code (4) + bill account; the response echoes it. */
 export const billPayment: TypeHandler = {
   ...FINANCIAL,
+  echo: [62],
   prepare(p, ctx) {
     const f62 = ctx.request.binary(62);
     const text = f62?.toString('latin1') ?? '';
     if (text.length < 5) return '30';
     const biller = p.state.billers.get(text.slice(0, 4));
     if (biller === undefined) return '12';
-    ctx.extra.set(62, f62!);
     ctx.postings = [
       { account: ctx.card!.account, amount: -ctx.amount },
       { account: biller.account, amount: ctx.amount },
@@ -133,6 +135,7 @@ export const reversal: TypeHandler = {
     if (original.businessDate !== p.businessDate) return '25';
     if (original.amount !== ctx.amount) return '64';
     if (original.status !== 'approved') return '00';
+    if ((original.refunded ?? 0) > 0) return '25';
     undo(ctx, original, 'reversed');
     return '00';
   },

@@ -18,6 +18,8 @@ export interface TypeHandler {
   /** Gets an RRN (F37); approvals of `authCode` types also get F38. */
   readonly rrn: boolean;
   readonly authCode: boolean;
+  /** Request fields the response repeats beyond the common ones (also when a retransmission is replayed). */
+  readonly echo?: readonly number[];
   prepare(p: Pipeline, ctx: TxnContext): string;
 }
 

@@ -6,7 +6,7 @@ import { undo } from './financial.js';
 import { FINANCIAL, change, debit, purchaseLegs, type TypeHandler } from './handler.js';
 
 /** A completion may capture up to 115% of the pre-authorised amount (PROTOCOL.md section 8). */
-const COMPLETION_LIMIT = 1.15;
+const COMPLETION_LIMIT_PERCENT = 115;
 
 /** Pre-auth: a hold on the card for the amount, F38 the auth code that names it later. */
 export const preAuth: TypeHandler = {
@@ -47,7 +47,8 @@ export const completion: TypeHandler = {
   prepare(p, ctx) {
     const original = findPreAuth(p, ctx);
     if (original === undefined) return '25';
-    if (ctx.amount > Math.floor(original.amount * COMPLETION_LIMIT)) return '64';
+    // Integer arithmetic: 100000 * 1.15 is 114999.99... in floating point.
+    if (ctx.amount * 100 > original.amount * COMPLETION_LIMIT_PERCENT) return '64';
     ctx.original = original;
     ctx.postings = purchaseLegs(ctx);
     ctx.holds = [{ account: ctx.card!.account, amount: -original.amount }];
