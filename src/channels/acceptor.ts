@@ -22,7 +22,17 @@ export interface AcceptorOptions {
   maxOutstanding: number;
   log: Logger;
   bell: Doorbell;
+  /** Pipeline workers fed through rings; empty when `inline` handles frames on this thread. */
   workers: WorkerLink[];
+  /** Runs each frame on the acceptor's own thread (small machines: no thread hop each way). */
+  inline?: InlineHandler;
+}
+
+/** A pipeline on the acceptor's thread: frames in directly, answers out through `deliver`/`drop`. */
+export interface InlineHandler {
+  onFrame(connection: number, frame: Buffer, start: number, end: number): void;
+  /** Called once per pump round; drains whatever the handler waits on (the book's replies) and returns how much it did. */
+  poll(): number;
 }
 
 class Connection {
@@ -172,6 +182,12 @@ export class Acceptor {
 
   /** Sends a frame to the worker that owns its terminal; frames of one terminal keep their order. */
   private dispatch(conn: Connection, frame: Buffer): void {
+    const inline = this.options.inline;
+    if (inline !== undefined) {
+      conn.outstanding.push({ frame, worker: -1 });
+      inline.onFrame(conn.id, frame, 0, frame.length);
+      return;
+    }
     const workers = this.options.workers;
     const tid = locateField(frame, 0, frame.length, 41);
     let hash = conn.id;
@@ -212,11 +228,8 @@ export class Acceptor {
       const seen = bell.rung;
       let work = 0;
       for (const link of this.options.workers) work += link.responses.drain(onResponse, 1024);
-      for (const conn of this.corked) {
-        conn.corked = false;
-        conn.socket.uncork();
-      }
-      this.corked.length = 0;
+      if (this.options.inline !== undefined) work += this.options.inline.poll();
+      this.uncorkAll();
       let backlog = false;
       for (const queue of this.overflow) if (queue.length > 0) backlog = true;
       if (backlog) {
@@ -229,15 +242,33 @@ export class Acceptor {
   }
 
   private readonly onResponse = (tag: number, buf: Buffer, start: number, end: number): void => {
-    const conn = this.connections.get(tag);
+    if (end === start) this.drop(tag);
+    else this.deliver(tag, buf, start, end);
+  };
+
+  /** Writes an answer (`buf[start, end)`, copied) to the connection, if it is still open. */
+  deliver(connection: number, buf: Buffer, start: number, end: number): void {
+    const conn = this.connections.get(connection);
     if (conn === undefined) return;
     conn.outstanding.shift();
-    if (end === start) {
-      conn.socket.destroy();
-      return;
-    }
     this.write(conn, Buffer.from(buf.subarray(start, end)));
-  };
+  }
+
+  /** Closes the connection: its frame was too broken to answer. */
+  drop(connection: number): void {
+    const conn = this.connections.get(connection);
+    if (conn === undefined) return;
+    conn.outstanding.shift();
+    conn.socket.destroy();
+  }
+
+  private uncorkAll(): void {
+    for (const conn of this.corked) {
+      conn.corked = false;
+      conn.socket.uncork();
+    }
+    this.corked.length = 0;
+  }
 
   private write(conn: Connection, frame: Buffer): void {
     if (!conn.corked) {
@@ -273,11 +304,7 @@ export class Acceptor {
         else conn.socket.destroy();
       }
     }
-    for (const conn of this.corked) {
-      conn.corked = false;
-      conn.socket.uncork();
-    }
-    this.corked.length = 0;
+    this.uncorkAll();
   }
 }
 

@@ -1,1 +1,1 @@
-export { Acceptor, failureResponse, type AcceptorOptions, type WorkerLink } from './acceptor.js';
+export { Acceptor, failureResponse, type AcceptorOptions, type InlineHandler, type WorkerLink } from './acceptor.js';

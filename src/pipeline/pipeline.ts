@@ -82,11 +82,6 @@ export class Pipeline {
     this.businessDay = dayNumber(options.businessDate);
   }
 
-  /** In flight: requests with the book or waiting for their terminal. */
-  get inFlight(): number {
-    return this.contexts.length - this.free.length;
-  }
-
   onFrame(connection: number, data: Buffer, start: number, end: number): void {
     const ctx = this.acquire();
     ctx.connection = connection;
@@ -332,12 +327,6 @@ export class Pipeline {
     return state;
   }
 
-  /** Forgets a terminal so the next request reloads it (after an operator changed it). */
-  forgetTerminal(tid: string): void {
-    const state = this.terminals.get(tid);
-    if (state && !state.busy) this.terminals.delete(tid);
-  }
-
   private updateTerminal(state: TerminalState, update: Partial<Terminal>): void {
     state.record = { ...state.record, ...update };
     if (update.keys) this.loadKeys(state);
@@ -388,13 +377,6 @@ export class Pipeline {
 
   daysSince(businessDate: string): number {
     return this.businessDay - dayNumber(businessDate);
-  }
-
-  /** The contexts of requests in flight, for answering `96` when the worker must give up. */
-  inFlightConnections(): number[] {
-    const connections: number[] = [];
-    for (const ctx of this.contexts) if (ctx.request !== undefined && !this.free.includes(ctx.id)) connections.push(ctx.connection);
-    return connections;
   }
 
   private acquire(): TxnContext {

@@ -8,7 +8,7 @@ export interface SwitchConfig {
   host: string;
   posPort: number;
   adminPort: number;
-  /** Pipeline workers (default: cores − 1, at least 1). */
+  /** Pipeline worker threads (default: cores − 1, at least 1); 0 runs the pipeline on the acceptor's thread. */
   workers: number;
   maxFrame: number;
   idleTimeoutMs: number;
@@ -105,6 +105,6 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
     if (raw !== undefined) config[option.key] = parseValue(name, option.type, raw);
   }
   const result = config as unknown as SwitchConfig;
-  if (result.workers < 1) throw new ConfigError('--workers must be at least 1');
+
   return result;
 }

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { BookThreadData } from '../book/index.js';
 import { Acceptor, type WorkerLink } from '../channels/index.js';
 import { AdminServer } from '../ops/index.js';
-import type { WorkerData } from '../pipeline/index.js';
+import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore, seedDemo } from '../store/index.js';
@@ -74,15 +74,31 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     slots.push({ data, link: { frames, responses, bell } });
   }
 
-  const book = await startBook(
-    { dataDir: config.dataDir, businessDate, holdDays: config.holdDays, bell: bookBell.sab, workers: slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell })) },
-    log,
-  );
+  // --workers 0: the pipeline runs on this thread, with its own pair of book rings.
+  const inline =
+    config.workers === 0
+      ? new InlinePipeline({
+          state,
+          hsm,
+          businessDate,
+          acquirerId: config.acquirerId,
+          refundWindowDays: config.refundWindowDays,
+          holdDays: config.holdDays,
+          keyRotationHours: config.keyRotationHours,
+          log,
+          proposals: Ring.create(BOOK_RING),
+          replies: Ring.create(BOOK_RING),
+          bookBell,
+        })
+      : undefined;
+  const bookLinks = slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell }));
+  if (inline) bookLinks.push({ proposals: inline.proposalsSab, replies: inline.repliesSab, bell: acceptorBell.sab });
+  const book = await startBook({ dataDir: config.dataDir, businessDate, holdDays: config.holdDays, bell: bookBell.sab, workers: bookLinks }, log);
 
   const pool = new Piscina<WorkerData, void>({
     filename: new URL('../pipeline/worker.js', import.meta.url).href,
     minThreads: config.workers,
-    maxThreads: config.workers,
+    maxThreads: Math.max(1, config.workers),
     idleTimeout: Number.MAX_SAFE_INTEGER,
     concurrentTasksPerWorker: 1,
   });
@@ -95,7 +111,9 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     log,
     bell: acceptorBell,
     workers: slots.map((s) => s.link),
+    inline,
   });
+  inline?.attach(acceptor);
   let running = true;
   const serve = (slot: WorkerSlot): void => {
     slot.task = pool.run(slot.data).then(

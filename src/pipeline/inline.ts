@@ -1,0 +1,109 @@
+import { pack } from 'msgpackr';
+import type { Logger } from 'pino';
+import { REPLY_BYTES, readReply, type Reply } from '../book/index.js';
+import type { InlineHandler } from '../channels/index.js';
+import { Doorbell, Ring } from '../ring/index.js';
+import type { SecurityModule } from '../security/index.js';
+import type { StateStore } from '../store/index.js';
+import { Pipeline } from './pipeline.js';
+
+/** Where inline answers go: the acceptor. */
+export interface AnswerSink {
+  deliver(connection: number, buf: Buffer, start: number, end: number): void;
+  drop(connection: number): void;
+}
+
+export interface InlineOptions {
+  state: StateStore;
+  hsm: SecurityModule;
+  businessDate: string;
+  acquirerId: string;
+  refundWindowDays: number;
+  holdDays: number;
+  keyRotationHours: number;
+  log: Logger;
+  /** The book's rings for this pipeline and the bell that wakes the book. */
+  proposals: Ring;
+  replies: Ring;
+  bookBell: Doorbell;
+}
+
+/**
+ * The pipeline on the acceptor's own thread (`--workers 0`): on a 2-core machine the acceptor and
+ * the book already fill both cores, and every request saves a thread hop each way. The book is
+ * still its own thread, so journal fsyncs never stop the acceptor.
+ */
+export class InlinePipeline implements InlineHandler {
+  private readonly pipeline: Pipeline;
+  private readonly options: InlineOptions;
+  private sink: AnswerSink | undefined;
+  private proposed = false;
+  private readonly pending: { tag: number; bytes: Buffer }[] = [];
+  private readonly reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+
+  constructor(options: InlineOptions) {
+    this.options = options;
+    this.pipeline = new Pipeline({
+      state: options.state,
+      hsm: options.hsm,
+      businessDate: options.businessDate,
+      acquirerId: options.acquirerId,
+      refundWindowDays: options.refundWindowDays,
+      holdDays: options.holdDays,
+      keyRotationHours: options.keyRotationHours,
+      log: options.log,
+      respond: (connection, frame, start, end) => this.sink!.deliver(connection, frame, start, end),
+      close: (connection) => this.sink!.drop(connection),
+      propose: (id, proposal) => {
+        const bytes = pack(proposal);
+        if (this.pending.length > 0 || !options.proposals.push(id, bytes, 0, bytes.length)) this.pending.push({ tag: id, bytes });
+        if (!this.proposed) {
+          this.proposed = true;
+          process.nextTick(this.flush);
+        }
+      },
+    });
+  }
+
+  get proposalsSab(): SharedArrayBuffer {
+    return this.options.proposals.sab;
+  }
+
+  get repliesSab(): SharedArrayBuffer {
+    return this.options.replies.sab;
+  }
+
+  attach(sink: AnswerSink): void {
+    this.sink = sink;
+  }
+
+  onFrame(connection: number, frame: Buffer, start: number, end: number): void {
+    try {
+      this.pipeline.onFrame(connection, frame, start, end);
+    } catch (err) {
+      this.options.log.error({ err, connection }, 'pipeline failed on a frame');
+      this.sink!.drop(connection);
+    }
+  }
+
+  poll(): number {
+    this.options.state.refresh();
+    const work = this.options.replies.drain(this.onReply, 1024);
+    if (this.pending.length > 0) this.flush();
+    return work;
+  }
+
+  private readonly onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
+    if (end - start === REPLY_BYTES) this.pipeline.onReply(tag, readReply(buf, start, this.reply));
+  };
+
+  /** One flush and one wake-up of the book per tick, however many proposals it carried. */
+  private readonly flush = (): void => {
+    this.proposed = false;
+    let sent = 0;
+    while (sent < this.pending.length && this.options.proposals.push(this.pending[sent].tag, this.pending[sent].bytes, 0, this.pending[sent].bytes.length)) sent++;
+    if (sent > 0) this.pending.splice(0, sent);
+    this.options.proposals.flush();
+    this.options.bookBell.ring();
+  };
+}
