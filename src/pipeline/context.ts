@@ -38,6 +38,8 @@ export class TxnContext {
   error = '';
   /** The code admission decided on (`''`: none); it is answered in the terminal's turn. */
   early = '';
+  /** This request holds its terminal's turn (it passes on when the request is answered). */
+  hasTurn = false;
   terminal?: TerminalState;
   merchant?: Merchant;
   pan = '';
@@ -94,6 +96,7 @@ export class TxnContext {
     this.handler = undefined;
     this.error = '';
     this.early = '';
+    this.hasTurn = false;
     this.postings = undefined;
     this.holds = undefined;
     this.totals = undefined;

@@ -78,12 +78,7 @@ export class InlinePipeline implements InlineHandler {
   }
 
   onFrame(connection: number, frame: Buffer, start: number, end: number): void {
-    try {
-      this.pipeline.onFrame(connection, frame, start, end);
-    } catch (err) {
-      this.options.log.error({ err, connection }, 'pipeline failed on a frame');
-      this.sink!.drop(connection);
-    }
+    this.pipeline.onFrame(connection, frame, start, end);
   }
 
   poll(): number {

@@ -91,6 +91,14 @@ export class Pipeline {
     ctx.date = two(now.getMonth() + 1) + two(now.getDate());
     ctx.time = two(now.getHours()) + two(now.getMinutes()) + two(now.getSeconds());
     ctx.frame = Buffer.from(data.subarray(start, end));
+    try {
+      this.admit(ctx);
+    } catch (err) {
+      this.fail(ctx, err);
+    }
+  }
+
+  private admit(ctx: TxnContext): void {
     let code = '';
     for (const step of ADMISSION) {
       const result = step(this, ctx);
@@ -106,7 +114,20 @@ export class Pipeline {
       return;
     }
     terminal.busy = true;
+    ctx.hasTurn = true;
     this.process(ctx);
+  }
+
+  /**
+   * A bug met one request: that terminal's connection is dropped (it retries or reverses), the
+   * context is freed and the terminal's turn passes on, so neither the worker nor the terminal wedges.
+   */
+  private fail(ctx: TxnContext, err: unknown): void {
+    this.options.log.error({ err, connection: ctx.connection, tid: ctx.terminal?.record.tid }, 'pipeline failed on a request');
+    this.options.close(ctx.connection);
+    const terminal = ctx.hasTurn ? ctx.terminal : undefined;
+    this.release(ctx);
+    if (terminal) this.next(terminal);
   }
 
   /** The terminal's turn: run the checks and the type's rules, unless admission already decided. */
@@ -207,6 +228,18 @@ export class Pipeline {
   /** The book has made the entry durable: update what this worker holds and answer. */
   onReply(id: number, reply: Reply): void {
     const ctx = this.contexts[id];
+    if (ctx?.entry === undefined) {
+      this.options.log.error({ id }, 'book reply for no request in flight; ignored');
+      return;
+    }
+    try {
+      this.complete(ctx, reply);
+    } catch (err) {
+      this.fail(ctx, err);
+    }
+  }
+
+  private complete(ctx: TxnContext, reply: Reply): void {
     const entry = ctx.entry!;
     if (ctx.replay === undefined) settleEntry(entry, reply);
     const effects = entry.effects;
@@ -236,7 +269,12 @@ export class Pipeline {
     const waiting = terminal.waiting.shift();
     if (waiting) {
       terminal.busy = true;
-      this.process(waiting);
+      waiting.hasTurn = true;
+      try {
+        this.process(waiting);
+      } catch (err) {
+        this.fail(waiting, err);
+      }
     }
   }
 

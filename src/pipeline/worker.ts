@@ -86,15 +86,7 @@ export default async function serve(data: WorkerData): Promise<void> {
   });
 
   const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
-  const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => {
-    try {
-      pipeline.onFrame(tag, buf, start, end);
-    } catch (err) {
-      // A bug must not take the worker's other terminals down: this terminal gets no answer and is cut.
-      log.error({ err, connection: tag }, 'pipeline failed on a frame');
-      pipeline.options.close(tag);
-    }
-  };
+  const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => pipeline.onFrame(tag, buf, start, end);
   const onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
     if ((tag & ~ID_MASK) !== generation || end - start !== REPLY_BYTES) return;
     pipeline.onReply(tag & ID_MASK, readReply(buf, start, reply));
