@@ -51,7 +51,9 @@ export class StateStore {
   private binLengths: number[] = [];
 
   constructor(dataDir: string) {
-    this.root = open({ path: join(dataDir, 'state'), maxDbs: 16, compression: false });
+    // noMetaSync: LMDB stays consistent after a system crash but may lose its last transactions;
+    // those are in the journal, and recovery replays everything after `appliedSeq`.
+    this.root = open({ path: join(dataDir, 'state'), maxDbs: 16, compression: false, noMetaSync: true });
     this.merchants = this.root.openDB({ name: 'merchants' });
     this.terminals = this.root.openDB({ name: 'terminals' });
     this.bins = this.root.openDB({ name: 'bins' });
