@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
-import { journalDates, journalDir, type StateStore } from '../store/index.js';
+import { entryByRrn, type StateStore } from '../store/index.js';
 
 /** What a POS receipt shows (CUP receipt layout), gathered from the journal and the state store. */
 export interface ReceiptData {
@@ -23,53 +21,29 @@ export interface ReceiptData {
   status: string;
 }
 
-interface Row {
-  type: string;
-  mid: string;
-  tid: string;
-  batch: string;
-  stan: string;
-  rrn: string;
-  auth_code: string;
-  pan_masked: string;
-  amount: number;
-  response_code: string;
-  at_ms: number;
-}
-
 /** Finds the transaction with this RRN in the journals (newest day first) and what its receipt needs. */
 export function findReceipt(dataDir: string, state: StateStore, rrn: string, acquirer: string): ReceiptData | undefined {
-  for (const date of journalDates(dataDir).reverse()) {
-    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
-    let row: Row | undefined;
-    try {
-      row = db.prepare("SELECT * FROM entries WHERE rrn = ? AND route != 'replay' ORDER BY seq LIMIT 1").get(rrn) as Row | undefined;
-    } finally {
-      db.close();
-    }
-    if (row === undefined) continue;
-    const bin = state.binFor(row.pan_masked.slice(0, 6).padEnd(19, '0'));
-    const record = state.txnByRrn(rrn);
-    return {
-      merchantName: state.merchants.get(row.mid)?.name ?? '',
-      mid: row.mid,
-      tid: row.tid,
-      panMasked: row.pan_masked,
-      organisation: bin?.organisation ?? '',
-      issuer: bin?.issuer ?? '',
-      acquirer,
-      type: row.type,
-      batch: row.batch,
-      stan: row.stan,
-      authCode: row.auth_code,
-      rrn: row.rrn,
-      at: row.at_ms,
-      amount: row.amount,
-      responseCode: row.response_code,
-      status: record?.status ?? (row.response_code === '00' ? 'approved' : 'declined'),
-    };
-  }
-  return undefined;
+  const entry = entryByRrn(dataDir, rrn);
+  if (entry === undefined) return undefined;
+  const bin = state.binFor(entry.panMasked.slice(0, 6).padEnd(19, '0'));
+  return {
+    merchantName: state.merchants.get(entry.mid)?.name ?? '',
+    mid: entry.mid,
+    tid: entry.tid,
+    panMasked: entry.panMasked,
+    organisation: bin?.organisation ?? '',
+    issuer: bin?.issuer ?? '',
+    acquirer,
+    type: entry.type,
+    batch: entry.batch,
+    stan: entry.stan,
+    authCode: entry.authCode,
+    rrn: entry.rrn,
+    at: entry.at,
+    amount: entry.amount,
+    responseCode: entry.responseCode,
+    status: state.txnByRrn(rrn)?.status ?? (entry.responseCode === '00' ? 'approved' : 'declined'),
+  };
 }
 
 const TYPE_LABELS: Record<string, string> = {

@@ -1,11 +1,8 @@
 import { pack } from 'msgpackr';
-import type { Logger } from 'pino';
 import { REPLY_BYTES, readReply, type Reply } from '../book/index.js';
 import type { InlineHandler } from '../channels/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
-import type { SecurityModule } from '../security/index.js';
-import type { StateStore } from '../store/index.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, type PipelineOptions } from './pipeline.js';
 
 /** Where inline answers go: the acceptor. */
 export interface AnswerSink {
@@ -13,15 +10,7 @@ export interface AnswerSink {
   drop(connection: number): void;
 }
 
-export interface InlineOptions {
-  state: StateStore;
-  hsm: SecurityModule;
-  businessDate: string;
-  acquirerId: string;
-  refundWindowDays: number;
-  holdDays: number;
-  keyRotationHours: number;
-  log: Logger;
+export interface InlineOptions extends Omit<PipelineOptions, 'respond' | 'close' | 'propose'> {
   /** The book's rings for this pipeline and the bell that wakes the book. */
   proposals: Ring;
   replies: Ring;
@@ -44,14 +33,7 @@ export class InlinePipeline implements InlineHandler {
   constructor(options: InlineOptions) {
     this.options = options;
     this.pipeline = new Pipeline({
-      state: options.state,
-      hsm: options.hsm,
-      businessDate: options.businessDate,
-      acquirerId: options.acquirerId,
-      refundWindowDays: options.refundWindowDays,
-      holdDays: options.holdDays,
-      keyRotationHours: options.keyRotationHours,
-      log: options.log,
+      ...options,
       respond: (connection, frame, start, end) => this.sink!.deliver(connection, frame, start, end),
       close: (connection) => this.sink!.drop(connection),
       propose: (id, proposal) => {

@@ -23,5 +23,5 @@ export type {
   WorkingKeys,
 } from './records.js';
 export { StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
-export { Journal, journalDates, journalDir, journalTail } from './journal.js';
+export { Journal, entryByRrn, journalDates, journalDir, journalTail } from './journal.js';
 export { DEMO, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';

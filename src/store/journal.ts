@@ -107,6 +107,20 @@ export function journalTail(dataDir: string, seq: number): { entries: JournalEnt
   return { entries: days.flat(), maxSeq };
 }
 
+/** The first entry with this RRN (retransmission replays excluded), newest day first. */
+export function entryByRrn(dataDir: string, rrn: string): JournalEntry | undefined {
+  for (const date of journalDates(dataDir).reverse()) {
+    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare("SELECT * FROM entries WHERE rrn = ? AND route != 'replay' ORDER BY seq LIMIT 1").get(rrn) as Row | undefined;
+      if (row !== undefined) return rowToEntry(row);
+    } finally {
+      db.close();
+    }
+  }
+  return undefined;
+}
+
 export function journalDir(dataDir: string): string {
   return join(dataDir, 'journal');
 }
