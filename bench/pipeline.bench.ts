@@ -5,12 +5,11 @@
  *
  *   node dist/bench/pipeline.bench.js [--sales 20000]
  */
-import { pack, unpack } from 'msgpackr';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Book, type Proposal, type Reply } from '../src/book/index.js';
+import { Book, packProposal, unpackProposal, type Reply } from '../src/book/index.js';
 import { SimTerminal } from '../src/loadgen/index.js';
 import { Pipeline } from '../src/pipeline/index.js';
 import { SecurityModule, loadLmk } from '../src/security/index.js';
@@ -43,14 +42,14 @@ async function main(): Promise<void> {
       respond: (_c, frame, start, end) => answers.push(Buffer.from(frame.subarray(start, end))),
       close: () => undefined,
       // The proposal crosses a ring as msgpack in the switch: pack it here too.
-      propose: (id, proposal) => proposals.push({ id, bytes: pack(proposal) }),
+      propose: (id, proposal) => proposals.push({ id, bytes: packProposal(proposal) }),
     });
     const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
     const settle = (): void => {
       const batch = proposals.splice(0);
       const replies: { id: number; reply: Reply }[] = [];
       for (const p of batch) {
-        book.enter(unpack(p.bytes) as Proposal, reply);
+        book.enter(unpackProposal(p.bytes), reply);
         replies.push({ id: p.id, reply: { ...reply } });
       }
       book.commit();

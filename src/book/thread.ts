@@ -1,9 +1,8 @@
-import { unpack } from 'msgpackr';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Doorbell, Ring } from '../ring/index.js';
 import { Journal, StateStore } from '../store/index.js';
 import { Book } from './book.js';
-import { REPLY_BYTES, writeReply, type Proposal, type Reply } from './wire.js';
+import { REPLY_BYTES, unpackProposal, writeReply, type Reply } from './wire.js';
 
 /** How often pre-auth holds past their days are looked for. */
 const HOLD_SWEEP_MS = 3_600_000;
@@ -49,7 +48,7 @@ async function run(data: BookThreadData): Promise<void> {
   let current = 0;
   const onProposal = (tag: number, buf: Buffer, start: number, end: number): void => {
     // msgpackr cannot decode strings straight out of SharedArrayBuffer memory: copy first.
-    const proposal = unpack(Buffer.from(buf.subarray(start, end))) as Proposal;
+    const proposal = unpackProposal(Buffer.from(buf.subarray(start, end)));
     book.enter(proposal, reply);
     const bytes = Buffer.allocUnsafe(REPLY_BYTES);
     writeReply(bytes, reply);

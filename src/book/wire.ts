@@ -1,4 +1,20 @@
+import { Packr } from 'msgpackr';
 import type { JournalEntry } from '../store/index.js';
+
+/**
+ * Proposals cross a ring between threads that share no msgpack state, so record structures would
+ * travel with every message and be rebuilt on arrival: plain maps are cheaper here.
+ */
+const proposals = new Packr({ useRecords: false });
+
+export function packProposal(p: Proposal): Buffer {
+  return proposals.pack(p);
+}
+
+/** The bytes must not be in SharedArrayBuffer memory (msgpackr decodes strings with TextDecoder). */
+export function unpackProposal(bytes: Buffer): Proposal {
+  return proposals.unpack(bytes) as Proposal;
+}
 
 /**
  * What a worker asks of the book for one request. The worker has run every check it can;

@@ -1,5 +1,4 @@
-import { pack } from 'msgpackr';
-import { REPLY_BYTES, readReply, type Reply } from '../book/index.js';
+import { REPLY_BYTES, packProposal, readReply, type Reply } from '../book/index.js';
 import type { InlineHandler } from '../channels/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
@@ -37,7 +36,7 @@ export class InlinePipeline implements InlineHandler {
       respond: (connection, frame, start, end) => this.sink!.deliver(connection, frame, start, end),
       close: (connection) => this.sink!.drop(connection),
       propose: (id, proposal) => {
-        const bytes = pack(proposal);
+        const bytes = packProposal(proposal);
         if (this.pending.length > 0 || !options.proposals.push(id, bytes, 0, bytes.length)) this.pending.push({ tag: id, bytes });
         if (!this.proposed) {
           this.proposed = true;

@@ -1,6 +1,5 @@
-import { pack } from 'msgpackr';
 import pino from 'pino';
-import { REPLY_BYTES, readReply, type Proposal, type Reply } from '../book/index.js';
+import { REPLY_BYTES, packProposal, readReply, type Proposal, type Reply } from '../book/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore } from '../store/index.js';
@@ -79,7 +78,7 @@ export default async function serve(data: WorkerData): Promise<void> {
       responded = true;
     },
     propose(id, proposal: Proposal) {
-      const bytes = pack(proposal);
+      const bytes = packProposal(proposal);
       if (pendingProposals.length > 0 || !proposals.push(generation | id, bytes, 0, bytes.length)) pendingProposals.push({ tag: generation | id, bytes });
       proposed = true;
     },
