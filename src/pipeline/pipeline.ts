@@ -42,7 +42,8 @@ export interface PipelineOptions {
 /** Request fields a financial response repeats (PROTOCOL.md sections 2–3). */
 const FINANCIAL_ECHO = [2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61] as const;
 const MANAGEMENT_ECHO = [11, 41, 42, 60] as const;
-const RECENT_LIMIT = 100_000;
+/** Records kept beyond what LMDB has applied are trimmed down to half this. */
+const RECENT_LIMIT = 10_000;
 
 /**
  * One worker's transaction pipeline: runs each request through the steps, hands the outcome to
