@@ -2,6 +2,7 @@ import { HEX_PAIR, hexNibble } from './bcd.js';
 import { FormatError } from './errors.js';
 import { HOST_TABLE } from './host-fields.js';
 import { IsoMessage } from './message.js';
+import { decodeFields } from './walk.js';
 import type { FieldSpec } from './spec.js';
 
 /**
@@ -43,30 +44,7 @@ export function decodeHostFrame(buf: Buffer, start = 0, end = buf.length, withLe
     bitmapBytes = 16;
     p += 8;
   }
-  msg.mabEnd = end;
-  try {
-    for (let byte = 0; byte < bitmapBytes; byte++) {
-      const bits = buf[bitmap + byte];
-      if (bits === 0) continue;
-      for (let bit = 0; bit < 8; bit++) {
-        const id = byte * 8 + bit + 1;
-        if (id === 1 || (bits & (0x80 >> bit)) === 0) continue;
-        const spec = HOST_TABLE[id];
-        if (spec === undefined) throw new FormatError(`F${id}`, bitmap + byte - start, 'bitmap names a field this dialect does not define');
-        if (id === 128) msg.mabEnd = p;
-        p = decodeField(spec, buf, p, end, start, msg);
-      }
-    }
-  } catch (err) {
-    if (err instanceof FormatError) err.partial = msg;
-    throw err;
-  }
-  if (p !== end) {
-    const err = new FormatError('TRAILER', p - start, `${end - p} bytes after the last field`);
-    err.partial = msg;
-    throw err;
-  }
-  return msg;
+  return decodeFields(HOST_TABLE, decodeField, 128, buf, bitmap, bitmapBytes, p, end, start, msg);
 }
 
 function readAsciiNumber(buf: Buffer, p: number, digits: number, name: string, start: number): number {

@@ -2,6 +2,7 @@ import { BCD_PAIR, HEX_PAIR, Z_CHAR, Z_PAIR, digitNibble, hexNibble } from './bc
 import { CUP_TABLE } from './cup-fields.js';
 import { FormatError } from './errors.js';
 import { IsoMessage } from './message.js';
+import { decodeFields } from './walk.js';
 import type { TableEntry } from './spec.js';
 
 /** Node's unchecked latin1 decoder (Buffer.toString adds argument checks on every call). */
@@ -74,31 +75,7 @@ export function decodeTerminalFrame(buf: Buffer, start = 0, end = buf.length, wi
   if (buf[p] & 0x80) throw new FormatError('BITMAP', p - start, 'bit 1 (secondary bitmap) is not allowed');
   const bitmap = p;
   p += 8;
-  msg.mabEnd = end;
-
-  try {
-    for (let byte = 0; byte < 8; byte++) {
-      const bits = buf[bitmap + byte];
-      if (bits === 0) continue;
-      for (let bit = 0; bit < 8; bit++) {
-        if ((bits & (0x80 >> bit)) === 0) continue;
-        const id = byte * 8 + bit + 1;
-        const spec = CUP_TABLE[id];
-        if (spec === undefined) throw new FormatError(`F${id}`, bitmap + byte - start, 'bitmap names a field this dialect does not define');
-        if (id === 64) msg.mabEnd = p;
-        p = decodeField(spec, buf, p, end, start, msg);
-      }
-    }
-  } catch (err) {
-    if (err instanceof FormatError) err.partial = msg;
-    throw err;
-  }
-  if (p !== end) {
-    const err = new FormatError('TRAILER', p - start, `${end - p} bytes after the last field`);
-    err.partial = msg;
-    throw err;
-  }
-  return msg;
+  return decodeFields(CUP_TABLE, decodeField, 64, buf, bitmap, 8, p, end, start, msg);
 }
 
 function decodeField(spec: TableEntry, buf: Buffer, p: number, end: number, start: number, msg: TerminalMessage): number {
