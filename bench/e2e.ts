@@ -2,7 +2,7 @@
  * End-to-end benchmark: the switch measured side by side with the loopback ceiling, in one run.
  *
  *   npm run bench:e2e                      (make -C native-bench && tsc -p . && node dist/bench/e2e.js)
- *   node dist/bench/e2e.js [--seconds 5] [--rounds 3] [--scenarios sale-50,sale-200,mix-200,short-200,latency,idle]
+ *   node dist/bench/e2e.js [--seconds 5] [--rounds 3] [--scenarios sale-50,sale-200,sale-1000,mix-200,short-200,latency,idle]
  *                          [--idle 10000] [--out bench/results/e2e.json]
  *
  * For every scenario and round: `posp frames` signs the terminals in on a fresh switch (started as
@@ -13,10 +13,12 @@
  * sent twice to the switch. Three rounds each, medians reported, echo and switch interleaved so a
  * busy machine hurts both alike. The switch's CPU time per transaction comes from /proc.
  *
- * Scenarios: on-us sales with 50 and 200 persistent terminals; a sale/balance mix; 200 terminals
- * with one transaction per connection; latency at 50% of the 200-terminal peak (open loop); the
- * switch's RSS with 10,000 idle connected terminals and active throughput with them vs without.
- * Writes bench/results/e2e.json. Targets are reported, not asserted.
+ * Scenarios: on-us sales with 50, 200 and 1,000 persistent terminals; a realistic mix of sales,
+ * balance inquiries, voids, pre-auths and completions (200 terminals; `posp frames` performs the
+ * voided sales and completed pre-auths live while preparing, so every frame is approved); 200
+ * terminals with one transaction per connection; latency at 50% of the 200-terminal peak (open
+ * loop); the switch's RSS with 10,000 idle connected terminals and active throughput with them vs
+ * without. Writes bench/results/e2e.json. Targets are reported, not asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,10 +39,12 @@ function argValue(name: string): string | undefined {
 const SECONDS = Number(argValue('seconds') ?? 5);
 const ROUNDS = Number(argValue('rounds') ?? 3);
 const IDLE = Number(argValue('idle') ?? 10_000);
-const ALL = ['sale-50', 'sale-200', 'mix-200', 'short-200', 'latency', 'idle'];
+const ALL = ['sale-50', 'sale-200', 'sale-1000', 'mix-200', 'short-200', 'latency', 'idle'];
 const ONLY = new Set((argValue('scenarios') ?? ALL.join(',')).split(','));
 const OUT = path.resolve(ROOT, argValue('out') ?? 'bench/results/e2e.json');
-const MIX = 'sale:70,balance:30';
+const MIX = 'sale:60,balance:15,void:10,preauth:8,completion:7';
+/** `mix sale/balance/void/preauth/completion 60/15/10/8/7`, for the table. */
+const MIX_LABEL = `mix ${MIX.split(',').map((p) => p.split(':')[0]).join('/')} ${MIX.split(',').map((p) => p.split(':')[1]).join('/')}`;
 
 // ------------------------------------------------------------------------------------------ child processes
 
@@ -281,12 +285,13 @@ interface FramesSummary {
   terminals: number;
   perTerminal: number;
   frames: number;
-  sales: number;
-  balances: number;
+  kinds: Record<string, number>;
+  /** Sales and pre-auths performed live for the voids and completions. */
+  originals: number;
   bytes: number;
   firstStan: string;
   lastStan: string;
-  signInMs: number;
+  liveMs: number;
   buildMs: number;
 }
 
@@ -297,14 +302,16 @@ let fileSeq = 0;
 /** Signs `terminals` in on the switch and writes `perTerminal` requests for each (a fresh STAN range). */
 async function frames(sw: Switch, terminals: number, perTerminal: number, mix: string): Promise<FramesSummary> {
   const firstStan = sw.nextStan;
-  sw.nextStan += perTerminal + 2;
-  if (sw.nextStan > 999_000) throw new Error('STAN range of this switch used up: fewer frames per run, or a new switch');
+  // The sign-in, at most one live original per frame (voids, completions), the frames.
+  if (firstStan + 1 + 2 * perTerminal > 999_000) throw new Error('STAN range of this switch used up: fewer frames per run, or a new switch');
   const file = path.join(TMP, `frames-${++fileSeq}.pfrm`);
   const args = [POSP, 'frames', '--out', file, '--port', String(sw.port), '--terminals', String(terminals), '--per-terminal', String(perTerminal),
     '--mix', mix, '--first-stan', String(firstStan), '--seed', String(fileSeq), '--json'];
   const res = await run(process.execPath, args, 300_000);
   if (res.code !== 0) throw new Error(`posp frames failed (${res.code}): ${res.stderr.trim()}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as FramesSummary;
+  const summary = JSON.parse(res.stdout.trim().split('\n').pop()!) as FramesSummary;
+  sw.nextStan = Number(summary.lastStan) + 1;
+  return summary;
 }
 
 async function idleConnections(port: number, count: number): Promise<{ child: ChildProcess; connected: number; failed: number; ms: number }> {
@@ -627,7 +634,8 @@ async function main(): Promise<void> {
       peak200 = await scenario('sale-200', 'on-us sale, 200 persistent terminals', echo, 200, 'sale', [], { threads: true });
       rows.push(peak200);
     }
-    if (ONLY.has('mix-200')) rows.push(await scenario('mix-200', `sale/balance ${MIX.replace(/sale:|balance:/g, '')}, 200 persistent`, echo, 200, MIX, []));
+    if (ONLY.has('sale-1000')) rows.push(await scenario('sale-1000', 'on-us sale, 1,000 persistent terminals', echo, 1000, 'sale', []));
+    if (ONLY.has('mix-200')) rows.push(await scenario('mix-200', `${MIX_LABEL}, 200 persistent`, echo, 200, MIX, []));
     if (ONLY.has('short-200')) rows.push(await scenario('short-200', 'on-us sale, 200 terminals, 1 txn/connection', echo, 200, 'sale', ['--short']));
     if (ONLY.has('latency') && peak200) {
       const rate = Math.max(10, Math.round(peak200.median.switchTps / 2));

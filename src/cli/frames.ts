@@ -1,14 +1,18 @@
-import { FramesUsageError, parseFrameMix, writeFrameFile, type FramesOptions } from '../loadgen/frames.js';
+import { FRAME_KINDS, FramesUsageError, parseFrameMix, writeFrameFile, type FrameKind, type FramesOptions, type FramesSummary } from '../loadgen/frames.js';
 import { DEMO } from '../store/index.js';
 
-export const FRAMES_USAGE = `posp frames --out FILE [--terminals N] [--per-terminal K] [--mix sale|balance|sale:80,balance:20]
+export const FRAMES_USAGE = `posp frames --out FILE [--terminals N] [--per-terminal K] [--mix KIND | KIND:W,KIND:W,...]
              [--host ADDR] [--port N] [--first-tid N] [--first-stan N] [--cards N] [--seed N] [--json]
   Signs in N demo terminals (from --first-tid, default 10000001) on a running switch and writes K
   pre-built requests per terminal (unique STANs, valid MACs and PIN blocks, demo cards 1..--cards)
-  to FILE for the native load generator (native-bench/, format in src/loadgen/frames.ts). The
-  terminals stay signed in; signing them in again (another posp frames) makes older files stale.
+  to FILE for the native load generator (native-bench/, format in src/loadgen/frames.ts).
+  Kinds for --mix (default sale): sale balance void preauth completion, e.g.
+  sale:60,balance:15,void:10,preauth:8,completion:7; each terminal gets K split by weight, in a
+  seeded random order. For every void and completion, the terminal first performs the sale or
+  pre-auth it names live (while signed in), so every frame is approved when the file is played once.
+  The terminals stay signed in; signing them in again (another posp frames) makes older files stale.
   A file is good for one run; runs against one switch and batch need non-overlapping STAN ranges
-  (--first-stan, default random).`;
+  (--first-stan, default random; each terminal uses the sign-in's, then its originals', then K).`;
 
 export async function framesCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   const options: FramesOptions = {
@@ -16,7 +20,7 @@ export async function framesCommand(args: string[], io: { out: (s: string) => vo
     port: Number(process.env.POSP_POS_PORT ?? 6000),
     terminals: 50,
     perTerminal: 1000,
-    mix: { sale: 1, balance: 0 },
+    mix: parseFrameMix('sale'),
     firstTid: DEMO.firstTid,
     mid: DEMO.mid,
     tmk: DEMO.tmk,
@@ -26,6 +30,7 @@ export async function framesCommand(args: string[], io: { out: (s: string) => vo
   };
   let out: string | undefined;
   let json = false;
+  let summary: FramesSummary;
   try {
     for (let i = 0; i < args.length; i++) {
       const arg = args[i];
@@ -56,6 +61,8 @@ export async function framesCommand(args: string[], io: { out: (s: string) => vo
       }
     }
     if (out === undefined) throw new FramesUsageError(`--out FILE is required\n${FRAMES_USAGE}`);
+    // Inside the try: some limits (STANs per terminal) depend on the mix and are checked there.
+    summary = await writeFrameFile(out, options);
   } catch (err) {
     if (err instanceof FramesUsageError) {
       io.err(err.message);
@@ -63,12 +70,13 @@ export async function framesCommand(args: string[], io: { out: (s: string) => vo
     }
     throw err;
   }
-  const summary = await writeFrameFile(out, options);
   if (json) io.out(JSON.stringify({ file: out, ...summary }));
   else {
-    io.out(`${summary.frames} frames (${summary.sales} sales, ${summary.balances} balance inquiries) for ${summary.terminals} terminals from ${summary.firstTid}, ` +
+    const names: Record<FrameKind, string> = { sale: 'sales', balance: 'balance inquiries', void: 'voids', preauth: 'pre-auths', completion: 'completions' };
+    const kinds = FRAME_KINDS.filter((k) => summary.kinds[k] > 0).map((k) => `${summary.kinds[k]} ${names[k]}`).join(', ');
+    io.out(`${summary.frames} frames (${kinds}) for ${summary.terminals} terminals from ${summary.firstTid}, ` +
       `STANs ${summary.firstStan}-${summary.lastStan}, ${(summary.bytes / 1e6).toFixed(1)} MB in ${out}`);
-    io.out(`sign-in ${summary.signInMs} ms, build ${summary.buildMs} ms`);
+    io.out(`sign-in and ${summary.originals} live originals ${summary.liveMs} ms, build ${summary.buildMs} ms`);
   }
   return 0;
 }

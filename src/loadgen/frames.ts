@@ -8,6 +8,12 @@
  * A frame file is good for one run: sending a frame twice is a retransmission (the original answer
  * replayed, or `94`), which is not a fair measure of anything.
  *
+ * Voids and completions name an original by what the switch answered it (F37 RRN, F38 auth code,
+ * F13 date), which no one can know ahead of time. So while a terminal is signed in, it also
+ * performs live the sales its void frames will void and the pre-auths its completion frames will
+ * complete, and those frames are built from the real answers. Every frame of a file is approved
+ * when the file is played once, in order, one connection per terminal.
+ *
  * Frame file format ("PFRM"), all integers unsigned big-endian:
  *
  *   magic      4 bytes  ASCII "PFRM"
@@ -21,30 +27,61 @@
  */
 import fs from 'node:fs';
 import { DEMO, demoPan } from '../store/index.js';
-import { SimTerminal, type CardData } from './terminal.js';
+import { SimTerminal, type CardData, type Receipt } from './terminal.js';
 
 export const FRAME_FILE_MAGIC = 'PFRM';
 
 export class FramesUsageError extends Error {}
 
+/**
+ * Request kinds of a frame file: sale, balance inquiry, sale void (of a sale done live), pre-auth,
+ * pre-auth completion (of a pre-auth done live). Names as in `posp loadgen --mix`.
+ */
+export const FRAME_KINDS = ['sale', 'balance', 'void', 'preauth', 'completion'] as const;
+export type FrameKind = (typeof FRAME_KINDS)[number];
+
 /** Relative weights of the request kinds a frame file holds. */
-export interface FrameMix {
-  sale: number;
-  balance: number;
+export type FrameMix = Record<FrameKind, number>;
+
+function isFrameKind(name: string): name is FrameKind {
+  return (FRAME_KINDS as readonly string[]).includes(name);
 }
 
-/** `sale`, `balance`, or weights such as `sale:80,balance:20`. */
+/** `sale`, `balance`, or weights such as `sale:60,balance:15,void:10,preauth:8,completion:7` (no weight = 1). */
 export function parseFrameMix(text: string): FrameMix {
-  const mix: FrameMix = { sale: 0, balance: 0 };
+  const mix = Object.fromEntries(FRAME_KINDS.map((k) => [k, 0])) as FrameMix;
+  const given = new Set<FrameKind>();
   for (const part of text.split(',')) {
-    const [name, weight] = part.split(':');
-    if (name !== 'sale' && name !== 'balance') throw new FramesUsageError(`unknown request kind "${name}" in --mix (known: sale, balance)`);
-    const w = Number(weight ?? '1');
-    if (!(w >= 0) || !Number.isFinite(w)) throw new FramesUsageError(`weight of ${name} in --mix must be a non-negative number`);
-    mix[name] = w;
+    const colon = part.indexOf(':');
+    const name = colon < 0 ? part : part.slice(0, colon);
+    const weight = colon < 0 ? '1' : part.slice(colon + 1);
+    if (!isFrameKind(name)) throw new FramesUsageError(`unknown request kind "${name}" in --mix (known: ${FRAME_KINDS.join(', ')})`);
+    if (given.has(name)) throw new FramesUsageError(`${name} appears twice in --mix`);
+    if (!/^\d+(\.\d+)?$/.test(weight)) throw new FramesUsageError(`weight of ${name} in --mix must be a non-negative number, got "${weight}"`);
+    given.add(name);
+    mix[name] = Number(weight);
   }
-  if (mix.sale + mix.balance <= 0) throw new FramesUsageError('--mix needs at least one positive weight');
+  if (FRAME_KINDS.every((k) => mix[k] === 0)) throw new FramesUsageError('--mix needs at least one positive weight');
   return mix;
+}
+
+/**
+ * How many requests of each kind one terminal gets: `perTerminal` split by weight, rounded by
+ * largest remainder. Every terminal gets the same counts, so the file holds the asked mix however
+ * few frames a terminal has, and every terminal uses the same STAN range.
+ */
+export function kindCounts(mix: FrameMix, perTerminal: number): Record<FrameKind, number> {
+  const total = FRAME_KINDS.reduce((sum, k) => sum + mix[k], 0);
+  const exact = FRAME_KINDS.map((k) => (perTerminal * mix[k]) / total);
+  const counts = exact.map(Math.floor);
+  let left = perTerminal - counts.reduce((sum, c) => sum + c, 0);
+  const byRemainder = FRAME_KINDS.map((_, i) => i).sort((a, b) => exact[b] - counts[b] - (exact[a] - counts[a]) || a - b);
+  for (const i of byRemainder) {
+    if (left === 0) break;
+    counts[i]++;
+    left--;
+  }
+  return Object.fromEntries(FRAME_KINDS.map((k, i) => [k, counts[i]])) as Record<FrameKind, number>;
 }
 
 export interface FramesOptions {
@@ -60,13 +97,14 @@ export interface FramesOptions {
   /** Cards drawn from demo cards 1..cards. */
   cards: number;
   /**
-   * STAN before the sign-in's (the sign-in uses firstStan + 1, requests follow). Runs against the
-   * same switch and batch must use ranges that do not overlap, or their requests are retransmissions.
+   * STAN before the sign-in's (the sign-in uses firstStan + 1, the live originals and then the
+   * frames follow). Runs against the same switch and batch must use ranges that do not overlap, or
+   * their requests are retransmissions.
    */
   firstStan: number;
-  /** Seed of the card, amount and kind choices (the file is reproducible for given keys). */
+  /** Seed of the card, amount and kind choices (the file is reproducible for given keys and answers). */
   seed: number;
-  /** Sign-ins in flight at once. */
+  /** Terminals signing in and performing originals at once. */
   concurrency?: number;
 }
 
@@ -74,14 +112,17 @@ export interface FramesSummary {
   terminals: number;
   perTerminal: number;
   frames: number;
-  sales: number;
-  balances: number;
+  /** Frames of each kind, all terminals. */
+  kinds: Record<FrameKind, number>;
+  /** Sales and pre-auths performed live for the void and completion frames, all terminals. */
+  originals: number;
   bytes: number;
   firstTid: string;
-  /** First and last STAN of the requests (the sign-in is firstStan + 1). */
+  /** First and last STAN each terminal uses after its sign-in (firstStan + 1): live originals, then frames. */
   firstStan: string;
   lastStan: string;
-  signInMs: number;
+  /** Signing the terminals in and performing the originals, over TCP. */
+  liveMs: number;
   buildMs: number;
 }
 
@@ -97,49 +138,96 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Signs terminals in (at most `concurrency` at a time); each keeps its connection until closed by the caller. */
-async function signInAll(options: FramesOptions): Promise<SimTerminal[]> {
-  const terms = Array.from({ length: options.terminals }, (_, i) =>
-    new SimTerminal({ host: options.host, port: options.port, tid: String(options.firstTid + i), mid: options.mid, tmk: options.tmk, firstStan: options.firstStan }),
-  );
+/** One terminal of the file: its own random stream, so its choices do not depend on which terminal signs in first. */
+interface TerminalPlan {
+  term: SimTerminal;
+  random: () => number;
+  /** Its frames' kinds in file order. */
+  kinds: FrameKind[];
+  /** Approved live, voided and completed by its frames in this order. */
+  sales: Receipt[];
+  preAuths: Receipt[];
+}
+
+function plan(options: FramesOptions, counts: Record<FrameKind, number>, i: number): TerminalPlan {
+  const random = prng(options.seed ^ Math.imul(i + 1, 0x9e3779b1));
+  const kinds = FRAME_KINDS.flatMap((k) => new Array<FrameKind>(counts[k]).fill(k));
+  for (let k = kinds.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    [kinds[k], kinds[j]] = [kinds[j], kinds[k]];
+  }
+  const term = new SimTerminal({ host: options.host, port: options.port, tid: String(options.firstTid + i), mid: options.mid, tmk: options.tmk, firstStan: options.firstStan });
+  return { term, random, kinds, sales: [], preAuths: [] };
+}
+
+function randomCard(random: () => number, cards: number): CardData {
+  return { pan: demoPan(1 + Math.floor(random() * cards)), expiry: DEMO.expiry, pin: DEMO.pin };
+}
+
+function randomAmount(random: () => number): number {
+  return 1 + Math.floor(random() * 10_000);
+}
+
+/** Sends the originals of one signed-in terminal (pipelined: the switch answers a connection in order) and keeps their receipts. */
+async function performOriginals(p: TerminalPlan, options: FramesOptions, counts: Record<FrameKind, number>): Promise<void> {
+  const { term, random } = p;
+  const requests = [
+    ...Array.from({ length: counts.void }, () => ({ type: 'sale' as const, msg: term.sale(randomCard(random, options.cards), randomAmount(random)) })),
+    ...Array.from({ length: counts.completion }, () => ({ type: 'pre-auth' as const, msg: term.preAuth(randomCard(random, options.cards), randomAmount(random)) })),
+  ];
+  const responses = await Promise.all(requests.map((r) => term.request(r.msg)));
+  for (const [k, { type, msg }] of requests.entries()) {
+    const res = responses[k];
+    if (res.text(39) !== '00') throw new Error(`${type} of terminal ${term.options.tid} (an original for the frame file) answered ${res.text(39) ?? 'no F39'}`);
+    (type === 'sale' ? p.sales : p.preAuths).push(term.receipt(msg, res, type));
+  }
+}
+
+/** Signs every terminal in and performs its originals, at most `concurrency` terminals at a time; closes their connections. */
+async function prepareAll(plans: TerminalPlan[], options: FramesOptions, counts: Record<FrameKind, number>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < terms.length) {
-      const term = terms[next++];
-      await term.connect();
-      const res = await term.signIn('003');
-      const code = res.text(39);
-      term.close();
-      if (code !== '00') throw new Error(`sign-in of terminal ${term.options.tid} answered ${code ?? 'no F39'}`);
+    while (!failed && next < plans.length) {
+      const p = plans[next++];
+      await p.term.connect();
+      try {
+        const res = await p.term.signIn('003');
+        const code = res.text(39);
+        if (code !== '00') throw new Error(`sign-in of terminal ${p.term.options.tid} answered ${code ?? 'no F39'}`);
+        await performOriginals(p, options, counts);
+      } finally {
+        p.term.close();
+      }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, terms.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, plans.length) }, worker));
   } catch (err) {
-    for (const t of terms) t.close();
+    // Stop the other workers from starting terminals, and end the ones in flight.
+    failed = true;
+    for (const p of plans) p.term.close();
     throw err;
   }
-  return terms;
 }
 
-/** Frames of one terminal, each a full wire frame (2-byte length + bytes). */
-function buildTerminalFrames(term: SimTerminal, options: FramesOptions, random: () => number, counts: { sales: number; balances: number }): Buffer[] {
-  const frames: Buffer[] = new Array(options.perTerminal);
-  const saleShare = options.mix.sale / (options.mix.sale + options.mix.balance);
-  for (let k = 0; k < options.perTerminal; k++) {
-    const n = 1 + Math.floor(random() * options.cards);
-    const card: CardData = { pan: demoPan(n), expiry: DEMO.expiry, pin: DEMO.pin };
-    const sale = random() < saleShare;
-    if (sale) {
-      const amount = 1 + Math.floor(random() * 10_000);
-      frames[k] = term.pack(term.sale(card, amount));
-      counts.sales++;
-    } else {
-      frames[k] = term.pack(term.balanceInquiry(card));
-      counts.balances++;
+/** Frames of one terminal in its planned order, each a full wire frame (2-byte length + bytes). */
+function buildTerminalFrames(p: TerminalPlan, options: FramesOptions): Buffer[] {
+  const { term, random } = p;
+  let voids = 0;
+  let completions = 0;
+  return p.kinds.map((kind) => {
+    switch (kind) {
+      case 'sale': return term.pack(term.sale(randomCard(random, options.cards), randomAmount(random)));
+      case 'balance': return term.pack(term.balanceInquiry(randomCard(random, options.cards)));
+      case 'preauth': return term.pack(term.preAuth(randomCard(random, options.cards), randomAmount(random)));
+      case 'void': return term.pack(term.saleVoid(p.sales[voids++]));
+      case 'completion': {
+        const preAuth = p.preAuths[completions++];
+        return term.pack(term.completion(preAuth, preAuth.amount));
+      }
     }
-  }
-  return frames;
+  });
 }
 
 /** The STAN `steps` after `stan`, as SimTerminal counts them (1..999999, wrapping). */
@@ -153,14 +241,18 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Signs the terminals in, builds every frame and writes the frame file at `path`. */
+/** Signs the terminals in, performs the originals live, builds every frame and writes the frame file at `path`. */
 export async function writeFrameFile(path: string, options: FramesOptions): Promise<FramesSummary> {
-  if (options.perTerminal > 999_000) throw new FramesUsageError('--per-terminal must be at most 999000 (STANs are 6 digits)');
+  const counts = kindCounts(options.mix, options.perTerminal);
+  // Live originals and frames share the terminal's STANs, which must not wrap onto its own earlier ones.
+  const originals = counts.void + counts.completion;
+  if (originals + options.perTerminal > 999_000) {
+    throw new FramesUsageError(`--per-terminal ${options.perTerminal} plus ${originals} live originals exceeds 999000 STANs per terminal (STANs are 6 digits)`);
+  }
   const t0 = Date.now();
-  const terms = await signInAll(options);
+  const plans = Array.from({ length: options.terminals }, (_, i) => plan(options, counts, i));
+  await prepareAll(plans, options, counts);
   const t1 = Date.now();
-  const random = prng(options.seed);
-  const counts = { sales: 0, balances: 0 };
   const fd = fs.openSync(path, 'w');
   let bytes = 0;
   const put = (chunks: Buffer[]): void => {
@@ -169,22 +261,22 @@ export async function writeFrameFile(path: string, options: FramesOptions): Prom
     bytes += buf.length;
   };
   try {
-    put([Buffer.from(FRAME_FILE_MAGIC, 'latin1'), u32(terms.length)]);
-    for (const term of terms) put([u32(options.perTerminal), ...buildTerminalFrames(term, options, random, counts)]);
+    put([Buffer.from(FRAME_FILE_MAGIC, 'latin1'), u32(plans.length)]);
+    for (const p of plans) put([u32(options.perTerminal), ...buildTerminalFrames(p, options)]);
   } finally {
     fs.closeSync(fd);
   }
   return {
-    terminals: terms.length,
+    terminals: plans.length,
     perTerminal: options.perTerminal,
-    frames: terms.length * options.perTerminal,
-    sales: counts.sales,
-    balances: counts.balances,
+    frames: plans.length * options.perTerminal,
+    kinds: Object.fromEntries(FRAME_KINDS.map((k) => [k, counts[k] * plans.length])) as Record<FrameKind, number>,
+    originals: originals * plans.length,
     bytes,
     firstTid: String(options.firstTid),
     firstStan: stanAfter(options.firstStan, 2),
-    lastStan: stanAfter(options.firstStan, 1 + options.perTerminal),
-    signInMs: t1 - t0,
+    lastStan: stanAfter(options.firstStan, 1 + originals + options.perTerminal),
+    liveMs: t1 - t0,
     buildMs: Date.now() - t1,
   };
 }

@@ -2,6 +2,8 @@
  * The native benchmark tools (native-bench/): built with make, the C echo server and the C load
  * generator run against each other for about a second, and the load generator's response checks
  * (MTI, F11, F39 found by walking the terminal bitmap) run against a small fake switch here.
+ * Frame files (`posp frames`): the --mix parsing, and a file with every kind (voids and completions
+ * of originals performed live) played by the C load generator against a real switch, all `00`.
  * A test of the tools, not a timing test: it only asserts that the numbers are sane.
  */
 import t from 'tap';
@@ -12,9 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, responseTpdu } from '../../src/codec/index.js';
-import { decodeFrameFile, encodeFrameFile } from '../../src/loadgen/frames.js';
+import { framesCommand } from '../../src/cli/frames.js';
+import { decodeFrameFile, encodeFrameFile, kindCounts, parseFrameMix, writeFrameFile, type FrameKind, type FramesOptions } from '../../src/loadgen/frames.js';
 import { SimTerminal } from '../../src/loadgen/terminal.js';
 import { DEMO, demoPan } from '../../src/store/index.js';
+import { classify, type TxnType } from '../../src/txn/index.js';
+import { card, signedIn, startDemo } from '../switch/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const NATIVE = path.join(ROOT, 'native-bench');
@@ -28,6 +33,7 @@ interface LoadgenJson {
   ended: string;
   errors: number;
   errorKinds: Record<string, number>;
+  errorSamples: string[];
   codes: Record<string, number>;
   latencyUs: { min: number; p50: number; p90: number; p99: number; max: number };
   framesUsed: number;
@@ -83,6 +89,59 @@ function sane(t: Tap, r: LoadgenJson, what: string): void {
   const l = r.latencyUs;
   t.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max, `${what}: latency percentiles ordered ${JSON.stringify(l)}`);
 }
+
+const REALISTIC = 'sale:60,balance:15,void:10,preauth:8,completion:7';
+
+t.test('--mix: the five kinds with weights, and every bad input refused with a reason', async (t) => {
+  t.same(parseFrameMix('sale'), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0 }, 'a bare kind weighs 1');
+  t.same(parseFrameMix(REALISTIC), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7 });
+  t.same(parseFrameMix('void:0.5,completion:2,balance:0'), { sale: 0, balance: 0, void: 0.5, preauth: 0, completion: 2 }, 'fractions and zeros');
+  const bad: [string, RegExp][] = [
+    ['refund:5', /unknown request kind "refund".*known: sale, balance, void, preauth, completion/],
+    ['Sale', /unknown request kind "Sale"/],
+    ['', /unknown request kind ""/],
+    ['sale:60,,void:5', /unknown request kind ""/],
+    ['sale:-1', /weight of sale .* non-negative number, got "-1"/],
+    ['void:x', /weight of void .* got "x"/],
+    ['preauth:', /weight of preauth .* got ""/],
+    ['sale:1:2', /weight of sale .* got "1:2"/],
+    ['completion:1e3', /weight of completion .* got "1e3"/],
+    ['sale:1,sale:2', /sale appears twice/],
+    ['sale:0,void:0', /at least one positive weight/],
+  ];
+  for (const [text, reason] of bad) t.throws(() => parseFrameMix(text), reason, `refused: "${text}"`);
+});
+
+t.test('every terminal gets the frames split by weight (largest remainder)', async (t) => {
+  const mix = parseFrameMix(REALISTIC);
+  t.same(kindCounts(mix, 100), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7 });
+  t.same(kindCounts(mix, 60), { sale: 36, balance: 9, void: 6, preauth: 5, completion: 4 }, '36 9 6 4.8 4.2');
+  t.same(kindCounts(mix, 1), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0 });
+  t.same(kindCounts(parseFrameMix('sale:1,balance:1,void:1'), 7), { sale: 3, balance: 2, void: 2, preauth: 0, completion: 0 }, 'ties go to the earlier kind');
+  t.same(kindCounts(parseFrameMix('void:0,completion'), 5), { sale: 0, balance: 0, void: 0, preauth: 0, completion: 5 }, 'a zero weight gets none');
+  for (const n of [1, 7, 33, 1000]) {
+    const c = kindCounts(mix, n);
+    t.equal(Object.values(c).reduce((a, b) => a + b, 0), n, `${n} frames in all`);
+  }
+});
+
+t.test('posp frames: usage errors exit 2 before anything is sent', async (t) => {
+  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const code = await framesCommand(args, { out: () => undefined, err: (s) => (err += s) });
+    return { code, err };
+  };
+  const out = path.join(os.tmpdir(), 'posp-frames-never-written.pfrm');
+  const badMix = await run(['--out', out, '--port', '1', '--mix', 'sale:60,refund:5']);
+  t.equal(badMix.code, 2);
+  t.match(badMix.err, /unknown request kind "refund"/);
+  t.match((await run(['--out', out, '--port', '1', '--mix'])).err, /--mix needs a value/);
+  // 999000 frames fit the STANs alone, not with a live original for each void.
+  const stans = await run(['--out', out, '--port', '1', '--per-terminal', '999000', '--mix', 'sale:1,void:1']);
+  t.equal(stans.code, 2, 'refused before connecting (port 1 would fail otherwise)');
+  t.match(stans.err, /plus 499500 live originals exceeds 999000 STANs/);
+  t.notOk(fs.existsSync(out), 'no file written');
+});
 
 if (!has('make') || !has('cc')) {
   t.skip(`native-bench tools: skipped because ${!has('make') ? 'make' : 'cc (a C compiler)'} is not installed on this machine`, () => undefined);
@@ -182,5 +241,84 @@ if (!has('make') || !has('cc')) {
     t.equal(mixed.errorKinds.code, mixed.codes['51'], 'each 51 is an error when 00 is expected');
     const anyCode = await loadgen(['--port', String(oneDeclines), '--frames', framesFile, '--count', '40', '--any-code']);
     t.equal(anyCode.errors, 0, '--any-code only counts codes');
+  });
+
+  t.test('a frame file with every kind, played once by the C loadgen against a real switch: all 00', async (t) => {
+    const demo = await startDemo(t);
+    const kindOf: Partial<Record<TxnType, FrameKind>> = { sale: 'sale', 'balance-inquiry': 'balance', 'sale-void': 'void', 'pre-auth': 'preauth', 'pre-auth-completion': 'completion' };
+    const options = (firstTid: number, seed: number): FramesOptions => ({
+      host: '127.0.0.1', port: demo.sw.posPort, terminals: 3, perTerminal: 40, mix: parseFrameMix(REALISTIC), firstTid, mid: DEMO.mid,
+      tmk: DEMO.tmk, cards: 20, firstStan: 500, seed,
+    });
+    /** Kinds of each terminal's frames in file order, with the decoded requests. */
+    const kindsIn = (frames: Buffer[][]) => frames.map((terminal) => terminal.map((f) => {
+      const msg = decodeTerminalFrame(f, 0, f.length, true);
+      return { kind: kindOf[classify(msg)!.type]!, msg };
+    }));
+    const order = async (file: string, firstTid: number, seed: number): Promise<FrameKind[][]> => {
+      await writeFrameFile(file, options(firstTid, seed));
+      return kindsIn(decodeFrameFile(fs.readFileSync(file))).map((terminal) => terminal.map((f) => f.kind));
+    };
+
+    const file = path.join(work, 'mix.pfrm');
+    const summary = await writeFrameFile(file, options(DEMO.firstTid + 10, 7));
+    t.same(summary.kinds, { sale: 72, balance: 18, void: 12, preauth: 9, completion: 9 }, '40 split 24/6/4/3/3 on each of 3 terminals');
+    t.equal(summary.originals, 21, 'a live sale per void and a live pre-auth per completion');
+    t.equal(summary.firstStan, '000502', 'after the sign-in (501)');
+    t.equal(summary.lastStan, '000548', 'the 7 originals, then the 40 frames');
+    const frames = decodeFrameFile(fs.readFileSync(file));
+    t.equal(frames.length, 3);
+    const decoded = kindsIn(frames);
+    for (const [i, term] of decoded.entries()) {
+      const count = (k: FrameKind) => term.filter((f) => f.kind === k).length;
+      t.same([count('sale'), count('balance'), count('void'), count('preauth'), count('completion')], [24, 6, 4, 3, 3], `terminal ${i}: every kind`);
+      t.not(term.map((f) => f.kind).join(), [...term.map((f) => f.kind)].sort().join(), `terminal ${i}: kinds interleaved`);
+      t.ok(term.every((f) => f.msg.text(41) === String(DEMO.firstTid + 10 + i) && f.msg.has(64)), `terminal ${i}: its TID, MACed`);
+      for (const f of term.filter((f) => f.kind === 'void')) {
+        t.match(f.msg.text(37), /^\d{12}$/, 'void: the live sale\'s RRN');
+        t.match(f.msg.text(61), /^000001\d{6}/, 'void: the live sale\'s batch and STAN in F61');
+      }
+      for (const f of term.filter((f) => f.kind === 'completion')) {
+        t.match(f.msg.text(38), /^[0-9A-Za-z]{6}$/, 'completion: the live pre-auth\'s auth code');
+        t.match(f.msg.text(61), /^0{12}\d{4}$/, 'completion: the pre-auth date in 61.3');
+      }
+    }
+    // Played one terminal per loadgen (the loadgen ends a run when its first terminal runs out), all at once.
+    const played = await Promise.all(frames.map((terminal, i) => {
+      const one = path.join(work, `mix-${i}.pfrm`);
+      fs.writeFileSync(one, encodeFrameFile([terminal]));
+      return loadgen(['--port', String(demo.sw.posPort), '--frames', one, '--duration', '60']);
+    }));
+    for (const [i, r] of played.entries()) {
+      t.equal(r.ended, 'frames', `terminal ${i}: played to its last frame`);
+      t.equal(r.framesUsed, 40, `terminal ${i}: every frame sent once`);
+      t.same(r.codes, { '00': 40 }, `terminal ${i}: every answer 00 ${JSON.stringify(r.errorSamples)}`);
+      t.equal(r.errors, 0, `terminal ${i}: no errors ${JSON.stringify(r.errorKinds)}`);
+    }
+
+    // The order depends on the seed and the terminal's place in the file, not on keys or TIDs.
+    const first = decoded.map((terminal) => terminal.map((f) => f.kind));
+    t.same(await order(path.join(work, 'same.pfrm'), DEMO.firstTid + 20, 7), first, 'same seed, same order');
+    t.notSame(await order(path.join(work, 'other.pfrm'), DEMO.firstTid + 23, 8), first, 'another seed, another order');
+  });
+
+  t.test('a void or completion naming its original wrongly is counted as an error (the check above can fail)', async (t) => {
+    const demo = await startDemo(t);
+    const term = await signedIn(t, demo, 30);
+    const c = card(7);
+    const sale = term.sale(c, 1234);
+    const preAuth = term.preAuth(c, 2000);
+    const receipt = term.receipt(sale, await term.request(sale), 'sale');
+    const held = term.receipt(preAuth, await term.request(preAuth), 'pre-auth');
+    const file = path.join(work, 'wrong.pfrm');
+    fs.writeFileSync(file, encodeFrameFile([[
+      term.pack(term.saleVoid({ ...receipt, rrn: receipt.rrn === '000000000001' ? '000000000002' : '000000000001' })),
+      term.pack(term.completion({ ...held, authCode: held.authCode === '000000' ? '000001' : '000000' }, 2000)),
+      term.pack(term.saleVoid(receipt)),
+    ]]));
+    term.close();
+    const r = await loadgen(['--port', String(demo.sw.posPort), '--frames', file, '--duration', '60']);
+    t.same(r.codes, { '25': 2, '00': 1 }, 'wrong RRN and wrong auth code: 25; the right void: 00');
+    t.equal(r.errorKinds.code, 2, 'each 25 is an error');
   });
 }
