@@ -8,12 +8,14 @@ import type { Proposal, Reply } from './wire.js';
  * The book: the single writer of the ledger and the journal. It numbers each entry, decides what
  * only it can decide (funds), appends the entry to the journal, and after the group commit
  * applies the entries to LMDB. Nothing here sends a response: the caller replies only after
- * `commit()` has made the entries durable.
+ * `sync()` has made the entries durable.
  */
 export class Book {
   readonly ledger: Ledger;
   private lastSeq = 0;
   private readonly group: JournalEntry[] = [];
+  /** Committed to the journal file, waiting for the fsync that makes them durable. */
+  private readonly written: JournalEntry[] = [];
   private readonly unapplied: JournalEntry[] = [];
   /** Refunded totals of originals refunded in this run; earlier runs' are in LMDB (recovery applied them). */
   private readonly refunded = new Map<string, number>();
@@ -66,7 +68,7 @@ export class Book {
    * returns how many it released, or -1 when it could not run yet.
    */
   expireHolds(businessDate: string, holdDays: number, at: number): number {
-    if (this.applying !== undefined || this.unapplied.length > 0 || this.group.length > 0) return -1;
+    if (this.applying !== undefined || this.unapplied.length > 0 || this.group.length > 0 || this.written.length > 0) return -1;
     const today = dayNumber(businessDate);
     const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
     let expired = 0;
@@ -98,17 +100,36 @@ export class Book {
     return this.group.length;
   }
 
+  /** Entries committed but not yet durable. */
+  get unsynced(): number {
+    return this.written.length;
+  }
+
   /**
-   * Makes the group durable (one fsync) and queues it for LMDB. LMDB writes run behind the journal,
-   * one transaction at a time, each taking every group committed meanwhile: the journal's fsync
-   * never waits for LMDB's, and a crash in between is repaired by `recover()`.
+   * Writes the group to the journal in one SQLite transaction. Its entries are not durable yet:
+   * nothing may answer them before a later `sync()` resolves.
    */
   commit(): void {
     if (this.group.length === 0) return;
     this.journal.commit();
-    for (const entry of this.group) this.unapplied.push(entry);
+    for (const entry of this.group) this.written.push(entry);
     this.group.length = 0;
+  }
+
+  /**
+   * Makes every committed entry durable (one fsync, off this thread) and queues them for LMDB;
+   * resolves with how many it made durable. One at a time: groups committed meanwhile wait for the
+   * next. LMDB writes run behind the journal, one transaction at a time, each taking every group
+   * made durable meanwhile: the journal's fsync never waits for LMDB's, LMDB never holds an entry
+   * the journal could lose, and a crash in between is repaired by `recover()`.
+   */
+  async sync(): Promise<number> {
+    const entries = this.written.splice(0);
+    if (entries.length === 0) return 0;
+    await this.journal.sync();
+    for (const entry of entries) this.unapplied.push(entry);
     if (this.applying === undefined) this.applyNext();
+    return entries.length;
   }
 
   /** Resolves when every committed entry is in LMDB too. */

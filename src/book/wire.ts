@@ -44,12 +44,12 @@ export interface Reply {
   rrn: string;
 }
 
-export function writeReply(out: Buffer, r: Reply): void {
-  out.writeDoubleLE(r.seq, 0);
-  out.writeDoubleLE(r.balance, 8);
-  out.write(r.responseCode.padEnd(2, ' '), 16, 2, 'latin1');
-  out.write(r.authCode.padEnd(6, ' '), 18, 6, 'latin1');
-  out.write(r.rrn.padEnd(12, ' '), 24, 12, 'latin1');
+export function writeReply(out: Buffer, r: Reply, at = 0): void {
+  out.writeDoubleLE(r.seq, at);
+  out.writeDoubleLE(r.balance, at + 8);
+  out.write(r.responseCode.padEnd(2, ' '), at + 16, 2, 'latin1');
+  out.write(r.authCode.padEnd(6, ' '), at + 18, 6, 'latin1');
+  out.write(r.rrn.padEnd(12, ' '), at + 24, 12, 'latin1');
 }
 
 export function readReply(buf: Buffer, start: number, into: Reply): Reply {

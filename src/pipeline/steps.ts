@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { FormatError, TerminalMessage, decodeTerminalFrame } from '../codec/index.js';
 import { MAC_MTIS, classify, expired, luhnValid } from '../txn/index.js';
 import type { TxnContext } from './context.js';
@@ -78,7 +78,7 @@ const checkRetransmission: Step = (p, ctx) => {
   if (!ctx.handler!.indexed) return '';
   const req = ctx.request;
   ctx.requestKey = requestKey(req.text(42)!, req.text(41)!, (req.text(60) ?? '').slice(2, 8), req.text(11) ?? '', req.mti);
-  ctx.mabHash = createHash('sha256').update(ctx.frame.subarray(req.mabStart, req.mabEnd)).digest('base64');
+  ctx.mabHash = hash('sha256', ctx.frame.subarray(req.mabStart, req.mabEnd), 'base64');
   const seen = p.txn(ctx.requestKey);
   if (seen === undefined) {
     ctx.freshKey = true;

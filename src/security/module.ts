@@ -2,8 +2,9 @@
 // store LMK-wrapped keys (opaque Buffers) and cache KeyHandles, whose DES key sits in an ES
 // private field that no code outside this file can read.
 
-import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { DesKey } from './des.js';
+import { HmacSha256 } from './hmac.js';
 import { PinFormatError, SecurityError } from './errors.js';
 import { KEY_BLOCK_LAYOUTS, kcv, randomKey, type KeyMode } from './keys.js';
 import type { Lmk } from './lmk.js';
@@ -60,16 +61,19 @@ const clearBlock = Buffer.alloc(8);
 // PAN (≤ 19) ‖ '=' ‖ PIN (≤ 12): the separator keeps (PAN, PIN) pairs of different PAN lengths apart.
 const verifierInput = Buffer.alloc(19 + 1 + MAX_PIN_LENGTH);
 const macScratch = Buffer.alloc(MAC_LENGTH);
+const tokenScratch = Buffer.alloc(16);
+const verifierScratch = Buffer.alloc(PIN_VERIFIER_LENGTH);
+const MAX_PAN_LENGTH = 19;
 
 export class SecurityModule {
   readonly #lmk: Lmk;
-  readonly #pinVerifierKey: KeyObject;
-  readonly #panTokenKey: KeyObject;
+  readonly #pinVerifierMac: HmacSha256;
+  readonly #panTokenMac: HmacSha256;
 
   constructor(lmk: Lmk) {
     this.#lmk = lmk;
-    this.#pinVerifierKey = lmk.derive('pin-verifier/v1');
-    this.#panTokenKey = lmk.derive('pan-token/v1');
+    this.#pinVerifierMac = new HmacSha256(lmk.derive('pin-verifier/v1'), verifierInput.length);
+    this.#panTokenMac = new HmacSha256(lmk.derive('pan-token/v1'), MAX_PAN_LENGTH);
   }
 
   /** Wraps a key given in clear (bytes or hex), e.g. a TMK an operator imports. */
@@ -137,7 +141,9 @@ export class SecurityModule {
    */
   makePinVerifier(pan: string, pin: string): Buffer {
     buildPinBlock(pan, pin, clearBlock); // throws PinFormatError, so the block below decodes
-    return this.#verifierOfClearBlock(pan)!;
+    const verifier = Buffer.alloc(PIN_VERIFIER_LENGTH);
+    this.#verifierOfClearBlock(pan, verifier);
+    return verifier;
   }
 
   /**
@@ -145,7 +151,8 @@ export class SecurityModule {
    * indexes compare cards by it. A plain hash would not do: the PAN space is small enough to search.
    */
   panToken(pan: string): string {
-    return createHmac('sha256', this.#panTokenKey).update(pan).digest().subarray(0, 16).toString('base64');
+    this.#panTokenMac.ofString(pan, tokenScratch, 0, 16);
+    return tokenScratch.toString('base64');
   }
 
   /** Checks an encrypted PIN block from a terminal against the account's stored verifier. */
@@ -155,9 +162,8 @@ export class SecurityModule {
       throw new RangeError(`a PIN verifier is ${PIN_VERIFIER_LENGTH} bytes, got ${verifier.length}`);
     }
     keyOf(pik).decryptBlock(pinBlock, 0, clearBlock, 0);
-    const computed = this.#verifierOfClearBlock(pan);
-    if (!computed) return 'format';
-    return timingSafeEqual(computed, verifier) ? 'ok' : 'wrong';
+    if (!this.#verifierOfClearBlock(pan, verifierScratch)) return 'format';
+    return timingSafeEqual(verifierScratch, verifier) ? 'ok' : 'wrong';
   }
 
   /**
@@ -192,20 +198,20 @@ export class SecurityModule {
     return clear;
   }
 
-  /** Verifier of the clear PIN block in `clearBlock`, or undefined if it is malformed; wipes scratch. */
-  #verifierOfClearBlock(pan: string): Buffer | undefined {
+  /** Verifier of the clear PIN block in `clearBlock` into `out`; false if the block is malformed. Wipes scratch. */
+  #verifierOfClearBlock(pan: string, out: Buffer): boolean {
     const pinAt = pan.length + 1;
     const n = decodePinBlock(clearBlock, 0, pan, verifierInput.subarray(pinAt));
     clearBlock.fill(0);
     if (typeof n === 'string') {
       verifierInput.fill(0);
-      return undefined;
+      return false;
     }
     verifierInput.write(pan, 0, 'latin1');
     verifierInput[pan.length] = 0x3d; // '='
-    const mac = createHmac('sha256', this.#pinVerifierKey).update(verifierInput.subarray(0, pinAt + n)).digest();
+    this.#pinVerifierMac.ofBytes(verifierInput, 0, pinAt + n, out, 0, PIN_VERIFIER_LENGTH);
     verifierInput.fill(0);
-    return mac.subarray(0, PIN_VERIFIER_LENGTH);
+    return true;
   }
 
   #des(key: KeyRef): DesKey {

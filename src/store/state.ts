@@ -10,6 +10,7 @@ import type {
   Merchant,
   ParameterKind,
   ParameterSet,
+  Posting,
   Terminal,
   TotalsDelta,
   TxnRecord,
@@ -129,33 +130,32 @@ export class StateStore {
   applyEntries(entries: readonly JournalEntry[]): Promise<boolean> {
     return this.root.transaction(() => {
       let applied = this.appliedSeq();
+      const group = new AppliedGroup();
       for (const entry of entries) {
         if (entry.seq <= applied) continue;
-        this.applyOne(entry);
+        this.applyOne(entry, group);
         applied = entry.seq;
       }
+      // Balances and batch totals change with nearly every entry and many entries share them (the
+      // merchant's account above all): each is read and written once per group, not once per entry.
+      for (const [id, delta] of group.accounts) {
+        const account = this.accounts.get(id);
+        if (account === undefined) throw new Error(`journal ${delta.seq} posts to unknown account ${id}`);
+        this.accounts.put(id, { ...account, balance: account.balance + delta.balance, held: account.held + delta.held });
+      }
+      for (const [key, totals] of group.batches) this.batches.put(key, totals);
       this.meta.put('appliedSeq', applied);
       return true;
     });
   }
 
-  private applyOne(entry: JournalEntry): void {
+  private applyOne(entry: JournalEntry, group: AppliedGroup): void {
     const effects = entry.effects;
-    if (effects.postings) {
-      for (const leg of effects.postings) {
-        const account = this.accounts.get(leg.account);
-        if (account === undefined) throw new Error(`journal ${entry.seq} posts to unknown account ${leg.account}`);
-        this.accounts.put(leg.account, { ...account, balance: account.balance + leg.amount });
-      }
-    }
-    for (const hold of effects.holds ?? []) {
-      const account = this.accounts.get(hold.account);
-      if (account === undefined) throw new Error(`journal ${entry.seq} holds on unknown account ${hold.account}`);
-      this.accounts.put(hold.account, { ...account, held: account.held + hold.amount });
-    }
+    for (const leg of effects.postings ?? NO_POSTINGS) group.account(leg.account, entry.seq).balance += leg.amount;
+    for (const hold of effects.holds ?? NO_POSTINGS) group.account(hold.account, entry.seq).held += hold.amount;
     if (effects.totals) {
       const key = `${entry.tid}|${entry.batch}`;
-      this.batches.put(key, addTotals(this.batches.get(key) ?? emptyTotals(), effects.totals));
+      group.batches.set(key, addTotals(group.batches.get(key) ?? this.batches.get(key) ?? emptyTotals(), effects.totals));
     }
     for (const d of effects.discrepancies ?? []) this.discrepancies.put(`${d.tid}|${d.batch}|${d.stan}|${d.kind}`, d);
     if (effects.statusUpload) this.terminalStatus.put(entry.tid, { at: entry.at, payload: effects.statusUpload });
@@ -186,6 +186,25 @@ export class StateStore {
         }
       }
     }
+  }
+}
+
+const NO_POSTINGS: readonly Posting[] = [];
+
+/** What one LMDB transaction of journal entries does to balances and batch totals, summed up. */
+class AppliedGroup {
+  /** Net change per account, with the first entry that touched it (for errors). */
+  readonly accounts = new Map<string, { balance: number; held: number; seq: number }>();
+  /** New totals per `tid|batch`. */
+  readonly batches = new Map<string, BatchTotals>();
+
+  account(id: string, seq: number): { balance: number; held: number; seq: number } {
+    let delta = this.accounts.get(id);
+    if (delta === undefined) {
+      delta = { balance: 0, held: 0, seq };
+      this.accounts.set(id, delta);
+    }
+    return delta;
   }
 }
 
