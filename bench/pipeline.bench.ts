@@ -43,8 +43,8 @@ async function main(): Promise<void> {
       log: pino({ level: 'silent' }),
       respond: (_c, frame, start, end) => answers.push(Buffer.from(frame.subarray(start, end))),
       close: () => undefined,
-      // The proposal crosses a ring as msgpack in the switch: pack it here too.
-      propose: (id, proposal) => proposals.push({ id, bytes: packProposal(proposal) }),
+      // The proposal crosses a ring in its binary layout in the switch: pack it here too.
+      propose: (id, proposal) => proposals.push({ id, bytes: Buffer.from(packProposal(proposal)) }),
     });
     const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
     const settle = async (): Promise<void> => {

@@ -4,6 +4,9 @@ import { journalTail, type Journal, type JournalEntry, type StateStore } from '.
 import { settleEntry } from './outcome.js';
 import type { Proposal, Reply } from './wire.js';
 
+/** Default least time between LMDB transactions that apply committed entries. */
+const APPLY_INTERVAL_MS = 50;
+
 /**
  * The book: the single writer of the ledger and the journal. It numbers each entry, decides what
  * only it can decide (funds), appends the entry to the journal, and after the group commit
@@ -24,6 +27,8 @@ export class Book {
   constructor(
     private readonly state: StateStore,
     private readonly journal: Journal,
+    /** Least time between two LMDB transactions of applied entries. */
+    private readonly applyIntervalMs = APPLY_INTERVAL_MS,
   ) {
     this.ledger = new Ledger(state);
   }
@@ -143,8 +148,14 @@ export class Book {
       return;
     }
     const entries = this.unapplied.splice(0);
-    this.applying = this.state.applyEntries(entries).then(() => this.applyNext());
+    // Each LMDB transaction ends in a sync of its dirty pages; spacing them out makes each carry
+    // more entries (shared pages written once), and LMDB may lag: the journal is what is durable.
+    this.applying = this.state.applyEntries(entries).then(() => pause(this.applyIntervalMs)).then(() => this.applyNext());
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 function dayNumber(yyyymmdd: string): number {

@@ -90,8 +90,7 @@ async function run(data: BookThreadData): Promise<void> {
   let inFlight: Promise<void> | undefined;
   let current = 0;
   const onProposal = (tag: number, buf: Buffer, start: number, end: number): void => {
-    // msgpackr cannot decode strings straight out of SharedArrayBuffer memory: copy first.
-    const proposal = unpackProposal(Buffer.from(buf.subarray(start, end)));
+    const proposal = unpackProposal(buf, start, end);
     book.enter(proposal, reply);
     waiting.add(current, tag, reply);
   };

@@ -1,19 +1,38 @@
-import { Packr } from 'msgpackr';
-import type { JournalEntry } from '../store/index.js';
+import { BinaryReader, BinaryWriter, readEntry, writeEntry, type JournalEntry } from '../store/index.js';
+
+const F_RRN = 1;
+const F_AUTH_CODE = 2;
+const F_INQUIRY = 4;
+const F_REFUND = 8;
+
+const proposalWriter = new BinaryWriter();
 
 /**
- * Proposals cross a ring between threads that share no msgpack state, so record structures would
- * travel with every message and be rebuilt on arrival: plain maps are cheaper here.
+ * A proposal in the fixed entry layout (src/store/entry-codec.ts) followed by its flags: no key
+ * names on the ring. The bytes are a view of one reused buffer, valid until the next call.
  */
-const proposals = new Packr({ useRecords: false });
-
 export function packProposal(p: Proposal): Buffer {
-  return proposals.pack(p);
+  const w = proposalWriter.reset();
+  writeEntry(w, p.entry);
+  w.u8((p.rrn ? F_RRN : 0) | (p.authCode ? F_AUTH_CODE : 0) | (p.inquiry !== undefined ? F_INQUIRY : 0) | (p.refundOf !== undefined ? F_REFUND : 0));
+  if (p.inquiry !== undefined) w.str(p.inquiry);
+  if (p.refundOf !== undefined) {
+    w.str(p.refundOf.key);
+    w.f64(p.refundOf.amount);
+    w.f64(p.refundOf.limit);
+  }
+  return w.bytes;
 }
 
-/** The bytes must not be in SharedArrayBuffer memory (msgpackr decodes strings with TextDecoder). */
-export function unpackProposal(bytes: Buffer): Proposal {
-  return proposals.unpack(bytes) as Proposal;
+/** Reads a proposal from `buf[start, end)` (ring memory included: it only copies what it keeps). */
+export function unpackProposal(buf: Buffer, start = 0, end = buf.length): Proposal {
+  const r = new BinaryReader(buf, start, end);
+  const entry = readEntry(r);
+  const flags = r.u8();
+  const p: Proposal = { entry, rrn: (flags & F_RRN) !== 0, authCode: (flags & F_AUTH_CODE) !== 0 };
+  if (flags & F_INQUIRY) p.inquiry = r.str();
+  if (flags & F_REFUND) p.refundOf = { key: r.str(), amount: r.f64(), limit: r.f64() };
+  return p;
 }
 
 /**

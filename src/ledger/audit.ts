@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
-import { unpack } from 'msgpackr';
 import { join } from 'node:path';
-import { journalDates, journalDir, type Effects, type StateStore } from '../store/index.js';
+import { decodeEffects, journalDates, journalDir, type StateStore } from '../store/index.js';
 
 export interface AuditReport {
   entries: number;
@@ -27,7 +26,7 @@ export function auditLedger(dataDir: string, state: StateStore): AuditReport {
     try {
       for (const row of db.prepare('SELECT seq, effects FROM entries ORDER BY seq').iterate() as Iterable<{ seq: number; effects: Buffer }>) {
         entries++;
-        const effects = unpack(row.effects) as Effects;
+        const effects = decodeEffects(row.effects);
         let sum = 0;
         for (const leg of effects.postings ?? []) {
           sum += leg.amount;

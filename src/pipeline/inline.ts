@@ -37,7 +37,10 @@ export class InlinePipeline implements InlineHandler {
       close: (connection) => this.sink!.drop(connection),
       propose: (id, proposal) => {
         const bytes = packProposal(proposal);
-        if (this.pending.length > 0 || !options.proposals.push(id, bytes, 0, bytes.length)) this.pending.push({ tag: id, bytes });
+        if (this.pending.length > 0 || !options.proposals.push(id, bytes, 0, bytes.length)) {
+          // The packed bytes are a reused buffer: what waits for room needs its own copy.
+          this.pending.push({ tag: id, bytes: Buffer.from(bytes) });
+        }
         if (!this.proposed) {
           this.proposed = true;
           process.nextTick(this.flush);

@@ -79,7 +79,10 @@ export default async function serve(data: WorkerData): Promise<void> {
     },
     propose(id, proposal: Proposal) {
       const bytes = packProposal(proposal);
-      if (pendingProposals.length > 0 || !proposals.push(generation | id, bytes, 0, bytes.length)) pendingProposals.push({ tag: generation | id, bytes });
+      if (pendingProposals.length > 0 || !proposals.push(generation | id, bytes, 0, bytes.length)) {
+        // The packed bytes are a reused buffer: what waits for room needs its own copy.
+        pendingProposals.push({ tag: generation | id, bytes: Buffer.from(bytes) });
+      }
       proposed = true;
     },
   });
@@ -91,11 +94,8 @@ export default async function serve(data: WorkerData): Promise<void> {
     pipeline.onReply(tag & ID_MASK, readReply(buf, start, reply));
   };
 
-  log.info({ generation: data.generation }, 'worker serving');
-  while (Atomics.load(control, 0) === 0) {
-    const seen = bell.rung;
-    state.refresh();
-    const work = frames.drain(onFrame, 256) + replies.drain(onReply, 1024);
+  /** Makes what this turn produced visible to the acceptor and the book, waking whichever sleeps. */
+  const publish = (): void => {
     retry(pendingResponses, responses);
     retry(pendingProposals, proposals);
     if (responded) {
@@ -108,6 +108,22 @@ export default async function serve(data: WorkerData): Promise<void> {
       bookBell.ring();
       proposed = false;
     }
+  };
+
+  log.info({ generation: data.generation }, 'worker serving');
+  while (Atomics.load(control, 0) === 0) {
+    const seen = bell.rung;
+    state.refresh();
+    // Small slices, each published at once: the book enters this slice's proposals and the
+    // acceptor writes its answers while the next slice runs, instead of every thread waiting for
+    // the others' whole burst.
+    let work = 0;
+    for (let slice = 0; slice < SLICES_PER_TURN; slice++) {
+      const done = frames.drain(onFrame, SLICE) + replies.drain(onReply, SLICE);
+      publish();
+      work += done;
+      if (done === 0) break;
+    }
     // Either way the event loop gets a turn (log writes, timers).
     if (work === 0) await bell.sleep(seen, pendingResponses.length + pendingProposals.length > 0 ? 1 : 1000);
     else await new Promise((r) => setImmediate(r));
@@ -117,6 +133,9 @@ export default async function serve(data: WorkerData): Promise<void> {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Frames (and replies) per slice, and slices before the event loop gets a turn. */
+const SLICE = 16;
+const SLICES_PER_TURN = 16;
 
 function retry(pending: { tag: number; bytes: Buffer }[], ring: Ring): void {
   let sent = 0;

@@ -25,3 +25,4 @@ export type {
 export { StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
 export { Journal, entryByRrn, journalDates, journalDir, journalTail } from './journal.js';
 export { DEMO, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
+export { BinaryReader, BinaryWriter, decodeEffects, encodeEffects, readEntry, writeEntry } from './entry-codec.js';

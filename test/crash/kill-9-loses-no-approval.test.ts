@@ -8,14 +8,13 @@
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { unpack } from 'msgpackr';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
 /** Child environment without tap's NODE_OPTIONS (its hooks slow start-up and are not needed). */
@@ -204,7 +203,7 @@ function readJournal(dir: string): JournalRow[] {
         .prepare('SELECT seq, type, tid, stan, rrn, request_key, response_code, amount, effects FROM entries ORDER BY seq')
         .all() as (Omit<JournalRow, 'file' | 'postings'> & { effects: Buffer })[];
       for (const r of all) {
-        const effects = unpack(r.effects) as { postings?: { account: string; amount: number }[] };
+        const effects = decodeEffects(r.effects);
         const { effects: _ignored, ...rest } = r;
         rows.push({ ...rest, file, postings: effects.postings ?? [] });
       }

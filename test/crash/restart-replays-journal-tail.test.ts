@@ -8,13 +8,12 @@
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { unpack } from 'msgpackr';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 
 const silent = pino({ level: 'silent' });
@@ -103,7 +102,7 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   t.equal(saleRow.seq, maxSeq1, 'the sale is the last journal entry');
   t.equal(saleRow.rrn, rrn, 'journal RRN is the one the terminal saw');
   t.same(
-    (unpack(saleRow.effects) as { postings?: unknown }).postings,
+    decodeEffects(saleRow.effects).postings,
     [
       { account: CARD, amount: -AMOUNT },
       { account: MERCHANT, amount: AMOUNT },
@@ -146,7 +145,7 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   const maxSeq2 = rows2.reduce((m, r) => Math.max(m, r.seq), 0);
   const afterRetransmit = rows2.filter((r) => r.seq > maxSeq1);
   t.ok(
-    afterRetransmit.every((r) => ((unpack(r.effects) as { postings?: unknown[] }).postings ?? []).length === 0),
+    afterRetransmit.every((r) => (decodeEffects(r.effects).postings ?? []).length === 0),
     `entries after the sale post nothing (${afterRetransmit.map((r) => `${r.seq}:${r.type}/${r.route}/${r.response_code}`).join(', ')})`,
   );
   t.same(

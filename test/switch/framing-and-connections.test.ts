@@ -5,10 +5,9 @@
  * the card side (balance inquiries) and on the merchant side (the journal's posting legs).
  */
 import Database from 'better-sqlite3';
-import { unpack } from 'msgpackr';
 import t from 'tap';
 import { locateField } from '../../src/codec/index.js';
-import type { Effects } from '../../src/store/index.js';
+import { decodeEffects } from '../../src/store/index.js';
 import { openKeyBlock } from '../../src/security/index.js';
 import { DEMO, RawClient, balanceOf, card, decode, demoTid, macVerifies, signedIn, sleep, startDemo, terminal } from './harness.js';
 
@@ -170,7 +169,7 @@ t.test('20 terminals, 20 sales each, concurrently: all 00, card and merchant sid
   for (const row of mine) {
     if (row.code !== '00') continue;
     journalAmounts += row.amount;
-    const effects = unpack(row.effects) as Effects;
+    const effects = decodeEffects(row.effects);
     for (const leg of effects.postings ?? []) if (leg.account === `merchant:${DEMO.mid}`) merchantSide += leg.amount;
   }
   t.equal(journalAmounts, expectedTotal, 'journal amounts of approved sales');
