@@ -115,12 +115,13 @@ async function run(data: BookThreadData): Promise<void> {
       const expired = book.expireHolds(data.businessDate, data.holdDays, Date.now());
       if (expired >= 0) sweptAt = Date.now();
     }
-    for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
+    let work = 0;
+    for (current = 0; current < workers.length; current++) work += workers[current].proposals.drain(onProposal);
     // While an fsync is in flight the group stays open and grows: one SQLite commit per fsync.
     if (inFlight === undefined && book.pending + book.unsynced > 0) startSync();
     const blocked = flushOutboxes(workers);
     if (blocked) await new Promise((r) => setImmediate(r));
-    else await bell.sleep(seen, 1000);
+    else await bell.rest(seen, work, 1000);
   }
   for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
   while (inFlight !== undefined || book.pending + book.unsynced > 0) {

@@ -32,6 +32,7 @@ export function unpackProposal(buf: Buffer, start = 0, end = buf.length): Propos
   const p: Proposal = { entry, rrn: (flags & F_RRN) !== 0, authCode: (flags & F_AUTH_CODE) !== 0 };
   if (flags & F_INQUIRY) p.inquiry = r.str();
   if (flags & F_REFUND) p.refundOf = { key: r.str(), amount: r.f64(), limit: r.f64() };
+  if (r.pos !== end) throw new RangeError(`proposal bytes run ${end - r.pos} past its end`);
   return p;
 }
 

@@ -236,8 +236,7 @@ export class Acceptor {
         for (let w = 0; w < this.touched.length; w++) this.touched[w] = this.overflow[w].length > 0;
         this.flushFrames();
       }
-      if (work === 0) await bell.sleep(seen, backlog ? 1 : 1000);
-      else await new Promise((r) => setImmediate(r));
+      await bell.rest(seen, work, backlog ? 1 : 1000);
     }
   }
 

@@ -125,8 +125,7 @@ export default async function serve(data: WorkerData): Promise<void> {
       if (done === 0) break;
     }
     // Either way the event loop gets a turn (log writes, timers).
-    if (work === 0) await bell.sleep(seen, pendingResponses.length + pendingProposals.length > 0 ? 1 : 1000);
-    else await new Promise((r) => setImmediate(r));
+    await bell.rest(seen, work, pendingResponses.length + pendingProposals.length > 0 ? 1 : 1000);
   }
   await state.close();
   log.info('worker stopped');

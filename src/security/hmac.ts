@@ -26,13 +26,17 @@ export class HmacSha256 {
 
   /** The MAC of the latin1 string `message`, truncated to `length` bytes, into `out` at `at`. */
   ofString(message: string, out: Buffer, at: number, length: number): void {
-    const n = this.#inner.write(message, BLOCK, 'latin1');
-    if (n !== message.length) throw new RangeError(`an HMAC message here is at most ${this.#inner.length - BLOCK} bytes`);
-    this.#finish(n, out, at, length);
+    if (message.length > this.#inner.length - BLOCK) throw new RangeError(`an HMAC message here is at most ${this.#inner.length - BLOCK} bytes`);
+    for (let i = 0; i < message.length; i++) {
+      if (message.charCodeAt(i) > 0xff) throw new RangeError('an HMAC message string here is latin1 only');
+    }
+    this.#inner.write(message, BLOCK, 'latin1');
+    this.#finish(message.length, out, at, length);
   }
 
   /** The MAC of `message[start, end)`, truncated to `length` bytes, into `out` at `at`. */
   ofBytes(message: Uint8Array, start: number, end: number, out: Buffer, at: number, length: number): void {
+    if (!(start >= 0 && start <= end && end <= message.length)) throw new RangeError(`bad HMAC message range [${start}, ${end}) of ${message.length} bytes`);
     if (end - start > this.#inner.length - BLOCK) throw new RangeError(`an HMAC message here is at most ${this.#inner.length - BLOCK} bytes`);
     this.#inner.set(message.subarray(start, end), BLOCK);
     this.#finish(end - start, out, at, length);
