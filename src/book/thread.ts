@@ -84,7 +84,7 @@ async function run(data: BookThreadData): Promise<void> {
   parentPort!.postMessage({ ready: true, replayed, appliedSeq: state.appliedSeq() });
 
   const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
-  // Entered (and committed at the end of the turn) but not covered by an fsync yet; and covered by the one in flight.
+  // Replies to entries not yet covered by an fsync (their group is still open), and to those the fsync in flight covers.
   let waiting = new HeldReplies();
   let syncing = new HeldReplies();
   let inFlight: Promise<void> | undefined;
