@@ -122,19 +122,18 @@ export class Book {
   }
 
   /**
-   * Makes every committed entry durable (one fsync, off this thread) and queues them for LMDB;
-   * resolves with how many it made durable. One at a time: groups committed meanwhile wait for the
+   * Makes every committed entry durable (one fdatasync, off this thread) and queues them for LMDB.
+   * One at a time: groups committed meanwhile wait for the
    * next. LMDB writes run behind the journal, one transaction at a time, each taking every group
    * made durable meanwhile: the journal's fsync never waits for LMDB's, LMDB never holds an entry
    * the journal could lose, and a crash in between is repaired by `recover()`.
    */
-  async sync(): Promise<number> {
+  async sync(): Promise<void> {
     const entries = this.written.splice(0);
-    if (entries.length === 0) return 0;
+    if (entries.length === 0) return;
     await this.journal.sync();
     for (const entry of entries) this.unapplied.push(entry);
     if (this.applying === undefined) this.applyNext();
-    return entries.length;
   }
 
   /** Resolves when every committed entry is in LMDB too. */

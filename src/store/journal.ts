@@ -34,9 +34,9 @@ CREATE INDEX IF NOT EXISTS entries_rrn ON entries(rrn);
 /**
  * The write-ahead log: one SQLite file per business day in WAL mode. Rows are appended inside an
  * open transaction; `commit()` writes the group to the WAL file and `sync()` makes everything
- * written so far durable with one fsync of that file, on libuv's thread pool, so the next group
+ * written so far durable with one fdatasync of that file, on libuv's thread pool, so the next group
  * is entered and written while the disk works. SQLite itself runs with synchronous = NORMAL, which
- * still syncs the WAL before a checkpoint and the database after one: only the per-commit fsync
+ * still syncs the WAL before a checkpoint and the database after one: only the per-commit sync
  * is ours.
  */
 export class Journal {
@@ -94,7 +94,7 @@ export class Journal {
     this.open = false;
   }
 
-  /** Resolves when every row committed before the call is on disk (one fsync, off this thread). */
+  /** Resolves when every row committed before the call is on disk (one fdatasync, off this thread). */
   sync(): Promise<void> {
     return new Promise((resolve, reject) => fdatasync(this.walFd, (err) => (err ? reject(err) : resolve())));
   }
