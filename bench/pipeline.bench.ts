@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     }
     await settle();
     await book.settled();
+    await book.close();
     const us = Number(process.hrtime.bigint() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     const cpuUs = cpu.user + cpu.system;

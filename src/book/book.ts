@@ -1,17 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
 import { journalTail, type Journal, type JournalEntry, type StateStore } from '../store/index.js';
+import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
 import type { Proposal, Reply } from './wire.js';
 
-/** Default least time between LMDB transactions that apply committed entries. */
-const APPLY_INTERVAL_MS = 50;
-
 /**
  * The book: the single writer of the ledger and the journal. It numbers each entry, decides what
- * only it can decide (funds), appends the entry to the journal, and after the group commit
- * applies the entries to LMDB. Nothing here sends a response: the caller replies only after
- * `sync()` has made the entries durable.
+ * only it can decide (funds), appends the entry to the journal, and after each group's fsync tells
+ * its apply thread the entries are durable, for LMDB. Nothing here sends a response: the caller
+ * replies only after `sync()` has made the entries durable.
  */
 export class Book {
   readonly ledger: Ledger;
@@ -19,28 +17,31 @@ export class Book {
   private readonly group: JournalEntry[] = [];
   /** Committed to the journal file, waiting for the fsync that makes them durable. */
   private readonly written: JournalEntry[] = [];
-  private readonly unapplied: JournalEntry[] = [];
+  /** Highest seq made durable by `sync()`. */
+  private durableSeq = 0;
   /** Refunded totals of originals refunded in this run; earlier runs' are in LMDB (recovery applied them). */
   private readonly refunded = new Map<string, number>();
-  private applying: Promise<void> | undefined;
+  private applier: Applier | undefined;
 
   constructor(
     private readonly state: StateStore,
     private readonly journal: Journal,
     /** Least time between two LMDB transactions of applied entries. */
-    private readonly applyIntervalMs = APPLY_INTERVAL_MS,
+    private readonly applyIntervalMs?: number,
   ) {
     this.ledger = new Ledger(state);
   }
 
   /**
    * Replays the journal entries LMDB has not applied (after a crash), from every day's file, then
-   * continues their numbering.
+   * continues their numbering and starts the thread that applies new entries as they become durable.
    */
   async recover(dataDir: string): Promise<number> {
     const tail = journalTail(dataDir, this.state.appliedSeq());
     if (tail.entries.length > 0) await this.state.applyEntries(tail.entries);
     this.lastSeq = Math.max(tail.maxSeq, this.state.appliedSeq());
+    this.durableSeq = this.state.appliedSeq();
+    this.applier = new Applier(dataDir, this.journal.path, this.durableSeq, this.applyIntervalMs);
     return tail.entries.length;
   }
 
@@ -73,7 +74,8 @@ export class Book {
    * returns how many it released, or -1 when it could not run yet.
    */
   expireHolds(businessDate: string, holdDays: number, at: number): number {
-    if (this.applying !== undefined || this.unapplied.length > 0 || this.group.length > 0 || this.written.length > 0) return -1;
+    if (this.group.length > 0 || this.written.length > 0 || this.applier === undefined || this.applier.applied < this.lastSeq) return -1;
+    this.state.refresh();
     const today = dayNumber(businessDate);
     const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
     let expired = 0;
@@ -117,44 +119,37 @@ export class Book {
   commit(): void {
     if (this.group.length === 0) return;
     this.journal.commit();
+    if (this.applier?.takeCheckpoint()) this.journal.checkpoint();
     for (const entry of this.group) this.written.push(entry);
     this.group.length = 0;
   }
 
   /**
-   * Makes every committed entry durable (one fdatasync, off this thread) and queues them for LMDB.
-   * One at a time: groups committed meanwhile wait for the
-   * next. LMDB writes run behind the journal, one transaction at a time, each taking every group
-   * made durable meanwhile: the journal's fsync never waits for LMDB's, LMDB never holds an entry
-   * the journal could lose, and a crash in between is repaired by `recover()`.
+   * Makes every committed entry durable (one fdatasync, off this thread) and hands them to the
+   * apply thread. One at a time: groups committed meanwhile wait for the next. LMDB runs behind the
+   * journal: the journal's fsync never waits for LMDB, LMDB never holds an entry the journal could
+   * lose, and a crash in between is repaired by `recover()`.
    */
   async sync(): Promise<void> {
+    // LMDB that stopped following the journal is fatal: originals and balances would go stale.
+    if (this.applier?.failure) throw this.applier.failure;
     const entries = this.written.splice(0);
     if (entries.length === 0) return;
     await this.journal.sync();
-    for (const entry of entries) this.unapplied.push(entry);
-    if (this.applying === undefined) this.applyNext();
+    this.durableSeq = entries[entries.length - 1].seq;
+    this.applier!.durable(this.durableSeq);
   }
 
-  /** Resolves when every committed entry is in LMDB too. */
+  /** Resolves when every durable entry is in LMDB too. */
   async settled(): Promise<void> {
-    while (this.applying !== undefined) await this.applying;
+    await this.applier?.caughtUp(this.durableSeq);
   }
 
-  private applyNext(): void {
-    if (this.unapplied.length === 0) {
-      this.applying = undefined;
-      return;
-    }
-    const entries = this.unapplied.splice(0);
-    // Each LMDB transaction ends in a sync of its dirty pages; spacing them out makes each carry
-    // more entries (shared pages written once), and LMDB may lag: the journal is what is durable.
-    this.applying = this.state.applyEntries(entries).then(() => pause(this.applyIntervalMs)).then(() => this.applyNext());
+  /** Lets the apply thread apply every durable entry, then ends it. */
+  async close(): Promise<void> {
+    await this.applier?.stop();
+    if (this.applier?.failure) throw this.applier.failure;
   }
-}
-
-function pause(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 function dayNumber(yyyymmdd: string): number {

@@ -111,6 +111,9 @@ async function run(data: BookThreadData): Promise<void> {
   let sweptAt = 0;
   while (!stopping) {
     const seen = bell.rung;
+    // The book only reads LMDB: a read snapshot kept across turns would go stale and stop LMDB from
+    // reusing the pages the apply thread frees (the state file would grow with every apply).
+    state.refresh();
     if (Date.now() - sweptAt > HOLD_SWEEP_MS && book.pending === 0) {
       const expired = book.expireHolds(data.businessDate, data.holdDays, Date.now());
       if (expired >= 0) sweptAt = Date.now();
@@ -129,7 +132,7 @@ async function run(data: BookThreadData): Promise<void> {
     else startSync();
   }
   flushOutboxes(workers);
-  await book.settled();
+  await book.close();
   journal.close();
   await state.close();
   parentPort!.postMessage({ stopped: true });

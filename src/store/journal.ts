@@ -46,6 +46,7 @@ export class Journal {
   private readonly insert: Database.Statement;
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
+  private readonly checkpointStmt: Database.Statement;
   private open = false;
   /** The WAL file, opened once more for fsync (fsync flushes the file, whichever descriptor wrote it). */
   private readonly walFd: number;
@@ -58,9 +59,9 @@ export class Journal {
     this.db = new Database(this.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    // A checkpoint runs inside the commit that crosses this many WAL pages and syncs twice: rarer,
-    // larger checkpoints write each page once however often the day's commits touched it.
-    this.db.pragma('wal_autocheckpoint = 8192');
+    // Never checkpoint inside a commit (a copy of every page and two syncs would stall the book): the
+    // apply thread copies the pages in the background and the book finishes with `checkpoint()`.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
@@ -73,6 +74,7 @@ export class Journal {
     this.insert = this.db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.beginStmt = this.db.prepare('BEGIN');
     this.commitStmt = this.db.prepare('COMMIT');
+    this.checkpointStmt = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   }
 
   /** Adds a row to the open group; it is durable only after `commit()` returns. */
@@ -94,6 +96,15 @@ export class Journal {
     this.open = false;
   }
 
+  /**
+   * Copies into the database file what the WAL holds beyond the last checkpoint, between two groups.
+   * When that is all of it, the next group starts the WAL from its beginning, so the WAL stays small.
+   * Cheap when the apply thread's checkpoint has just copied nearly everything.
+   */
+  checkpoint(): void {
+    if (!this.open) this.checkpointStmt.run();
+  }
+
   /** Resolves when every row committed before the call is on disk (one fdatasync, off this thread). */
   sync(): Promise<void> {
     return new Promise((resolve, reject) => fdatasync(this.walFd, (err) => (err ? reject(err) : resolve())));
@@ -103,6 +114,37 @@ export class Journal {
     this.commit();
     fsyncSync(this.walFd);
     closeSync(this.walFd);
+    this.db.close();
+  }
+}
+
+/**
+ * One day's journal as the thread that applies durable entries to LMDB sees it: it reads every
+ * committed row (which are durable is the book's to say, `upTo`) and does the bulk of each WAL
+ * checkpoint, so that the book's `Journal.checkpoint()` has little left to copy.
+ */
+export class JournalReader {
+  private readonly db: Database.Database;
+  private readonly between: Database.Statement;
+  private readonly passiveCheckpoint: Database.Statement;
+
+  constructor(path: string) {
+    this.db = new Database(path, { fileMustExist: true });
+    this.between = this.db.prepare('SELECT * FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.passiveCheckpoint = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+
+  /** Copies the WAL's committed pages into the database file without waiting for the writer. */
+  checkpoint(): void {
+    this.passiveCheckpoint.run();
+  }
+
+  /** Up to `limit` entries after `seq` and up to `upTo`, oldest first. */
+  entries(seq: number, upTo: number, limit: number): JournalEntry[] {
+    return (this.between.all(seq, upTo, limit) as Row[]).map(rowToEntry);
+  }
+
+  close(): void {
     this.db.close();
   }
 }

@@ -16,6 +16,9 @@ import type {
   TxnRecord,
 } from './records.js';
 
+/** Address space for the state file: a bound on its size, not memory. */
+const MAP_BYTES = 64 * 1024 ** 3;
+
 /** Billers a bill payment can pay (F62 starts with the 4-character code). */
 export interface Biller {
   code: string;
@@ -54,7 +57,9 @@ export class StateStore {
   constructor(dataDir: string) {
     // noMetaSync: LMDB stays consistent after a system crash but may lose its last transactions;
     // those are in the journal, and recovery replays everything after `appliedSeq`.
-    this.root = open({ path: join(dataDir, 'state'), maxDbs: 16, compression: false, noMetaSync: true });
+    // One map, large enough never to grow: each time lmdb-js grows the map it maps the file again and
+    // keeps the old mappings for buffers still read from them, so every page read before counts again.
+    this.root = open({ path: join(dataDir, 'state'), maxDbs: 16, compression: false, noMetaSync: true, mapSize: MAP_BYTES });
     this.merchants = this.root.openDB({ name: 'merchants' });
     this.terminals = this.root.openDB({ name: 'terminals' });
     this.bins = this.root.openDB({ name: 'bins' });
