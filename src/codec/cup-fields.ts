@@ -29,7 +29,7 @@ const CUP_FIELDS: readonly FieldSpec[] = [
   { id: 53, name: 'security control', format: 'n', length: 'fixed', max: 16 },
   { id: 54, name: 'balance', format: 'an', length: 'LLL', max: 20 },
   { id: 55, name: 'IC data', format: 'b', length: 'LLL', max: 255 },
-  { id: 60, name: 'reserved private 60', format: 'n', length: 'LLL', max: 17 },
+  { id: 60, name: 'reserved private 60', format: 'n', length: 'LLL', max: 19 },
   { id: 61, name: 'original data', format: 'n', length: 'LLL', max: 29 },
   { id: 62, name: 'reserved private 62', format: 'b', length: 'LLL', max: 512 },
   { id: 63, name: 'reserved private 63', format: 'ans', length: 'LLL', max: 163 },

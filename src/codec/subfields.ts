@@ -11,7 +11,7 @@ export interface F60 {
   messageType: string;
   batch: string;
   networkCode: string;
-  /** Digits after 60.3 (60.4, 60.5 and beyond, up to 17 in all), echoed as received. */
+  /** Digits after 60.3 (60.4, 60.5 and beyond, up to 19 in all), echoed as received. */
   rest: string;
 }
 

@@ -13,3 +13,6 @@ export {
   type TxnType,
 } from './types.js';
 export { expired, luhnCheckDigit, luhnValid, maskPan } from './card.js';
+export { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, REVERSAL_REPEATS, type ResponseCode } from './vocabulary.js';
+export { batchOf, requestKey, requestKeyOf } from './keys.js';
+export { dayNumber, localDate } from './dates.js';
