@@ -82,8 +82,11 @@ export function demoParameters(): ParameterSet[] {
   ];
 }
 
-/** Creates the demo merchant, terminals, BINs, cards and accounts; does nothing if the merchant exists. */
-export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<boolean> {
+/**
+ * Creates the demo merchant, terminals, BINs, cards and accounts; does nothing if the merchant
+ * exists. `cards` below the demo's 100,000 seeds cards 1..cards only (tests that need a few).
+ */
+export async function seedDemo(state: StateStore, hsm: SecurityModule, cards: number = DEMO.cards): Promise<boolean> {
   if (state.merchants.get(DEMO.mid)) return false;
   const tmk = hsm.importKey(Buffer.from(DEMO.tmk, 'hex'));
   const merchantAccount = merchantAccountId(DEMO.mid);
@@ -104,9 +107,9 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule): Promise<
     }
   });
   const CHUNK = 10_000;
-  for (let start = 1; start <= DEMO.cards; start += CHUNK) {
+  for (let start = 1; start <= cards; start += CHUNK) {
     await state.root.transaction(() => {
-      for (let n = start; n < start + CHUNK && n <= DEMO.cards; n++) {
+      for (let n = start; n < start + CHUNK && n <= cards; n++) {
         const pan = demoPan(n);
         const account = newCardAccountId();
         state.accounts.put(account, { id: account, kind: 'card', balance: DEMO.openingBalance, held: 0, currency: '156', opening: DEMO.openingBalance });

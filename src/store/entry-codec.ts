@@ -1,12 +1,12 @@
 import { pack, unpack } from 'msgpackr';
-import type { Effects, JournalEntry, OriginalUpdate, Posting, StatusChange, TotalsDelta, TxnRecord, TxnStatus } from './records.js';
+import type { Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus } from './records.js';
 
 /**
- * A fixed binary layout for journal entries and their effects: every proposal crosses a ring in
- * it and every journal row stores its effects in it. Fields are written in one known order, so
- * no key names travel and nothing is looked up by name; only the rare parts (discrepancies, a
- * terminal update, a status upload) are embedded msgpack. Strings are a u16 byte length then UTF-8;
- * numbers are float64 (amounts and sequence numbers are safe integers).
+ * A fixed binary layout for journal entries (entry-schema.ts) and their effects (here): every
+ * proposal crosses a ring in it and every journal row stores its effects in it. Fields are written
+ * in one known order, so no key names travel and nothing is looked up by name; only the rare parts
+ * (discrepancies, a terminal update) are embedded msgpack. Strings are a u16 byte length then
+ * UTF-8; numbers are float64 (amounts and sequence numbers are safe integers).
  */
 export class BinaryWriter {
   buf: Buffer;
@@ -42,6 +42,12 @@ export class BinaryWriter {
     this.room(2);
     this.buf.writeUInt16LE(v, this.pos);
     this.pos += 2;
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
   }
 
   f64(v: number): void {
@@ -94,6 +100,13 @@ export class BinaryReader {
     return v;
   }
 
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
   f64(): number {
     this.need(8);
     const v = this.buf.readDoubleLE(this.pos);
@@ -119,218 +132,130 @@ export class BinaryReader {
   }
 }
 
-// Presence bits of the optional parts of Effects, TxnRecord and OriginalUpdate.
-const E_POSTINGS = 1;
-const E_HOLDS = 2;
-const E_TOTALS = 4;
-const E_DISCREPANCIES = 8;
-const E_STATUS_UPLOAD = 16;
-const E_TERMINAL = 32;
-const E_TXN = 64;
-const E_ORIGINALS = 128;
-
-const T_HOLDS = 1;
-const T_CHANGED = 2;
-const T_TOTALS = 4;
-const T_BALANCE = 8;
-const T_REFUNDED = 16;
-const T_ORIGINAL_KEY = 32;
-
-const O_STATUS = 1;
-const O_REFUND = 2;
-
-export function writeEntry(w: BinaryWriter, e: JournalEntry): void {
-  w.f64(e.seq);
-  w.f64(e.at);
-  w.str(e.businessDate);
-  w.str(e.type);
-  w.str(e.mti);
-  w.str(e.mid);
-  w.str(e.tid);
-  w.str(e.batch);
-  w.str(e.stan);
-  w.str(e.rrn);
-  w.str(e.authCode);
-  w.str(e.panMasked);
-  w.str(e.panHash);
-  w.f64(e.amount);
-  w.str(e.currency);
-  w.str(e.responseCode);
-  w.str(e.originalKey);
-  w.str(e.route);
-  w.f64(e.latencyUs);
-  w.str(e.requestKey);
-  writeEffects(w, e.effects);
+/** Bytes from a build that knows more than this one: refused whole rather than read in part. */
+export class NewerFormatError extends Error {
+  override name = 'NewerFormatError';
 }
 
-export function readEntry(r: BinaryReader): JournalEntry {
-  return {
-    seq: r.f64(),
-    at: r.f64(),
-    businessDate: r.str(),
-    type: r.str(),
-    mti: r.str(),
-    mid: r.str(),
-    tid: r.str(),
-    batch: r.str(),
-    stan: r.str(),
-    rrn: r.str(),
-    authCode: r.str(),
-    panMasked: r.str(),
-    panHash: r.str(),
-    amount: r.f64(),
-    currency: r.str(),
-    responseCode: r.str(),
-    originalKey: r.str(),
-    route: r.str(),
-    latencyUs: r.f64(),
-    requestKey: r.str(),
-    effects: readEffects(r),
+/** How one part of a record is written and read. */
+export interface PartCodec<V> {
+  write(w: BinaryWriter, value: V): void;
+  read(r: BinaryReader): V;
+}
+
+/** One kind of effect: the property of Effects it fills, its presence bit and how its part is written. */
+export interface EffectKind<N extends string = string, V = unknown> {
+  readonly name: N;
+  readonly bit: number;
+  readonly codec: PartCodec<V>;
+  /** How its part reads in effects from before versions, where that differs. */
+  readonly unversioned?: (r: BinaryReader) => V;
+}
+
+/**
+ * Version of the effects bytes. It changes only when an existing part's encoding changes: a new
+ * kind of effect takes a new presence bit instead, which builds that do not know it refuse.
+ */
+export const EFFECTS_FORMAT = 1;
+
+/** Property names go into generated code, so they must be plain identifiers. */
+export const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** Builds a function from generated source once; `deps` are what the source calls, passed by position. */
+export function compileFunction<F>(deps: Record<string, unknown>, body: string): F {
+  const make = new Function(...Object.keys(deps), `'use strict';\n${body}`) as (...args: unknown[]) => F;
+  return make(...Object.values(deps));
+}
+
+/**
+ * Effects in the journal's binary layout: a format version byte, a u32 presence mask, then the
+ * present parts in bit order. The kinds are compiled once into a writer and a reader that test
+ * each bit and call each part's codec directly: nothing is looked up per message.
+ */
+export class EffectsCodec<T extends object> {
+  /** In bit order, which is the order their parts are written in. */
+  readonly kinds: readonly EffectKind[];
+  readonly write: (w: BinaryWriter, effects: T) => void;
+  readonly read: (r: BinaryReader) => T;
+  /** Reads effects stored before the bytes had a version (journal files with user_version 0): a u8 mask, no version byte. */
+  readonly readUnversioned: (r: BinaryReader) => T;
+  private readonly writer = new BinaryWriter();
+
+  constructor(kinds: readonly EffectKind[]) {
+    const bits = new Set<number>();
+    const names = new Set<string>();
+    for (const k of kinds) {
+      if (!IDENTIFIER.test(k.name) || names.has(k.name)) throw new Error(`effect kind '${k.name}' must be a unique identifier`);
+      if (!Number.isInteger(k.bit) || k.bit < 0 || k.bit > 31 || bits.has(k.bit)) throw new Error(`effect kind '${k.name}' needs an unused bit from 0 to 31`);
+      names.add(k.name);
+      bits.add(k.bit);
+    }
+    this.kinds = [...kinds].sort((a, b) => a.bit - b.bit);
+    this.write = compileEffectsWriter<T>(this.kinds);
+    this.read = compileEffectsReader<T>(this.kinds, true);
+    this.readUnversioned = compileEffectsReader<T>(this.kinds, false);
+  }
+
+  /** The same codec knowing one more kind of effect (with a bit no kind ever had). */
+  with<N extends string, V>(kind: EffectKind<N, V>): EffectsCodec<T & { [P in N]?: V }> {
+    return new EffectsCodec([...this.kinds, kind]);
+  }
+
+  /** Effects as journal-row bytes (a view valid until the next call). */
+  encode(effects: T): Buffer {
+    this.write(this.writer.reset(), effects);
+    return this.writer.bytes;
+  }
+
+  decode(bytes: Buffer): T {
+    return this.read(new BinaryReader(bytes));
+  }
+}
+
+function compileEffectsWriter<T>(kinds: readonly EffectKind[]): (w: BinaryWriter, effects: T) => void {
+  const deps: Record<string, unknown> = {};
+  // Presence is `!== undefined`, not truthiness: a kind's value may be 0 or ''.
+  const mask = kinds.map((k) => `(e.${k.name} !== undefined ? ${1 << k.bit} : 0)`).join(' | ') || '0';
+  const parts = kinds.map((k, i) => {
+    deps[`write${i}`] = k.codec.write;
+    return `  if (e.${k.name} !== undefined) write${i}(w, e.${k.name});`;
+  });
+  return compileFunction(deps, `return function writeEffects(w, e) {
+  w.u8(${EFFECTS_FORMAT});
+  w.u32((${mask}) >>> 0);
+${parts.join('\n')}
+};`);
+}
+
+function compileEffectsReader<T>(kinds: readonly EffectKind[], versioned: boolean): (r: BinaryReader) => T {
+  const known = kinds.reduce((m, k) => m | (1 << k.bit), 0);
+  const deps: Record<string, unknown> = {
+    unknownVersion,
+    unknownParts: (mask: number) => new NewerFormatError(
+      `effects written by a newer format: presence bits 0x${((mask & ~known) >>> 0).toString(16)} name parts this build does not know`),
   };
-}
-
-export function writeEffects(w: BinaryWriter, e: Effects): void {
-  const mask =
-    (e.postings ? E_POSTINGS : 0) |
-    (e.holds ? E_HOLDS : 0) |
-    (e.totals ? E_TOTALS : 0) |
-    (e.discrepancies ? E_DISCREPANCIES : 0) |
-    (e.statusUpload ? E_STATUS_UPLOAD : 0) |
-    (e.terminal ? E_TERMINAL : 0) |
-    (e.txn ? E_TXN : 0) |
-    (e.originals ? E_ORIGINALS : 0);
-  w.u8(mask);
-  if (e.postings) writePostings(w, e.postings);
-  if (e.holds) writePostings(w, e.holds);
-  if (e.totals) writeTotals(w, e.totals);
-  if (e.discrepancies) w.blob(pack(e.discrepancies));
-  if (e.statusUpload) w.blob(e.statusUpload);
-  if (e.terminal) w.blob(pack(e.terminal));
-  if (e.txn) writeTxn(w, e.txn);
-  if (e.originals) {
-    w.u16(e.originals.length);
-    for (const o of e.originals) {
-      w.str(o.key);
-      w.u8((o.status !== undefined ? O_STATUS : 0) | (o.refund !== undefined ? O_REFUND : 0));
-      if (o.status !== undefined) w.str(o.status);
-      if (o.refund !== undefined) w.f64(o.refund);
-    }
-  }
-}
-
-export function readEffects(r: BinaryReader): Effects {
-  const mask = r.u8();
-  const e: Effects = {};
-  if (mask & E_POSTINGS) e.postings = readPostings(r);
-  if (mask & E_HOLDS) e.holds = readPostings(r);
-  if (mask & E_TOTALS) e.totals = readTotals(r);
-  if (mask & E_DISCREPANCIES) e.discrepancies = unpack(r.blob());
-  if (mask & E_STATUS_UPLOAD) e.statusUpload = r.blob();
-  if (mask & E_TERMINAL) e.terminal = unpack(r.blob());
-  if (mask & E_TXN) e.txn = readTxn(r);
-  if (mask & E_ORIGINALS) {
-    const n = r.u16();
-    const originals: OriginalUpdate[] = [];
-    for (let i = 0; i < n; i++) {
-      const o: OriginalUpdate = { key: r.str() };
-      const m = r.u8();
-      if (m & O_STATUS) o.status = r.str() as TxnStatus;
-      if (m & O_REFUND) o.refund = r.f64();
-      originals.push(o);
-    }
-    e.originals = originals;
-  }
+  const parts = kinds.map((k, i) => {
+    deps[`read${i}`] = versioned ? k.codec.read : (k.unversioned ?? k.codec.read);
+    return `  if ((mask & ${1 << k.bit}) !== 0) e.${k.name} = read${i}(r);`;
+  });
+  const header = versioned
+    ? `  const version = r.u8();
+  if (version !== ${EFFECTS_FORMAT}) throw unknownVersion(version);
+  const mask = r.u32();`
+    : '  const mask = r.u8();';
+  return compileFunction(deps, `return function ${versioned ? 'readEffects' : 'readUnversionedEffects'}(r) {
+${header}
+  if ((mask & ${~known}) !== 0) throw unknownParts(mask);
+  const e = {};
+${parts.join('\n')}
   return e;
+};`);
 }
 
-const effectsWriter = new BinaryWriter();
-
-/** Effects as journal-row bytes (a view valid until the next call). */
-export function encodeEffects(e: Effects): Buffer {
-  writeEffects(effectsWriter.reset(), e);
-  return effectsWriter.bytes;
-}
-
-export function decodeEffects(bytes: Buffer): Effects {
-  return readEffects(new BinaryReader(bytes));
-}
-
-function writeTxn(w: BinaryWriter, t: TxnRecord): void {
-  w.str(t.key);
-  w.f64(t.seq);
-  w.str(t.type);
-  w.str(t.businessDate);
-  w.str(t.mid);
-  w.str(t.tid);
-  w.str(t.batch);
-  w.str(t.stan);
-  w.str(t.panHash);
-  w.f64(t.amount);
-  w.str(t.rrn);
-  w.str(t.authCode);
-  w.str(t.date);
-  w.str(t.time);
-  w.str(t.responseCode);
-  w.str(t.status);
-  w.str(t.mabHash);
-  writePostings(w, t.postings);
-  const mask =
-    (t.holds ? T_HOLDS : 0) |
-    (t.changed ? T_CHANGED : 0) |
-    (t.totals ? T_TOTALS : 0) |
-    (t.balance !== undefined ? T_BALANCE : 0) |
-    (t.refunded !== undefined ? T_REFUNDED : 0) |
-    (t.originalKey !== undefined ? T_ORIGINAL_KEY : 0);
-  w.u8(mask);
-  if (t.holds) writePostings(w, t.holds);
-  if (t.changed) {
-    w.u16(t.changed.length);
-    for (const c of t.changed) {
-      w.str(c.key);
-      w.str(c.from);
-      w.str(c.to);
-    }
-  }
-  if (t.totals) writeTotals(w, t.totals);
-  if (t.balance !== undefined) w.f64(t.balance);
-  if (t.refunded !== undefined) w.f64(t.refunded);
-  if (t.originalKey !== undefined) w.str(t.originalKey);
-}
-
-function readTxn(r: BinaryReader): TxnRecord {
-  const t: TxnRecord = {
-    key: r.str(),
-    seq: r.f64(),
-    type: r.str(),
-    businessDate: r.str(),
-    mid: r.str(),
-    tid: r.str(),
-    batch: r.str(),
-    stan: r.str(),
-    panHash: r.str(),
-    amount: r.f64(),
-    rrn: r.str(),
-    authCode: r.str(),
-    date: r.str(),
-    time: r.str(),
-    responseCode: r.str(),
-    status: r.str() as TxnStatus,
-    mabHash: r.str(),
-    postings: readPostings(r),
-  };
-  const mask = r.u8();
-  if (mask & T_HOLDS) t.holds = readPostings(r);
-  if (mask & T_CHANGED) {
-    const n = r.u16();
-    const changed: StatusChange[] = [];
-    for (let i = 0; i < n; i++) changed.push({ key: r.str(), from: r.str() as TxnStatus, to: r.str() as TxnStatus });
-    t.changed = changed;
-  }
-  if (mask & T_TOTALS) t.totals = readTotals(r);
-  if (mask & T_BALANCE) t.balance = r.f64();
-  if (mask & T_REFUNDED) t.refunded = r.f64();
-  if (mask & T_ORIGINAL_KEY) t.originalKey = r.str();
-  return t;
+function unknownVersion(version: number): Error {
+  return version > EFFECTS_FORMAT
+    ? new NewerFormatError(`effects written by a newer format (version ${version}); this build reads version ${EFFECTS_FORMAT}`)
+    : new Error(`effects bytes start with version ${version}, which no build writes`);
 }
 
 function writePostings(w: BinaryWriter, legs: readonly Posting[]): void {
@@ -358,4 +283,188 @@ function writeTotals(w: BinaryWriter, t: TotalsDelta): void {
 
 function readTotals(r: BinaryReader): TotalsDelta {
   return { domestic: r.u8() === 1, debitAmount: r.f64(), debitCount: r.f64(), creditAmount: r.f64(), creditCount: r.f64() };
+}
+
+const O_STATUS = 1;
+const O_REFUND = 2;
+
+function writeOriginals(w: BinaryWriter, originals: readonly OriginalUpdate[]): void {
+  w.u16(originals.length);
+  for (const o of originals) {
+    w.str(o.key);
+    w.u8((o.status !== undefined ? O_STATUS : 0) | (o.refund !== undefined ? O_REFUND : 0));
+    if (o.status !== undefined) w.str(o.status);
+    if (o.refund !== undefined) w.f64(o.refund);
+  }
+}
+
+function readOriginals(r: BinaryReader): OriginalUpdate[] {
+  const n = r.u16();
+  const originals: OriginalUpdate[] = [];
+  for (let i = 0; i < n; i++) {
+    const o: OriginalUpdate = { key: r.str() };
+    const m = r.u8();
+    if (m & O_STATUS) o.status = r.str() as TxnStatus;
+    if (m & O_REFUND) o.refund = r.f64();
+    originals.push(o);
+  }
+  return originals;
+}
+
+// Presence bits of the optional parts of TxnRecord, in a u32 so new parts get new bits (append-only,
+// as for effects kinds); its layout is fixed within an effects version.
+const T_HOLDS = 1;
+const T_CHANGED = 2;
+const T_TOTALS = 4;
+const T_BALANCE = 8;
+const T_REFUNDED = 16;
+const T_ORIGINAL_KEY = 32;
+const T_REQUIREMENT = 64;
+const T_ISSUER = 128;
+const T_KNOWN = 255;
+
+function writeTxn(w: BinaryWriter, t: TxnRecord): void {
+  w.str(t.key);
+  w.f64(t.seq);
+  w.str(t.type);
+  w.str(t.businessDate);
+  w.str(t.mid);
+  w.str(t.tid);
+  w.str(t.batch);
+  w.str(t.stan);
+  w.str(t.panHash);
+  w.f64(t.amount);
+  w.str(t.rrn);
+  w.str(t.authCode);
+  w.str(t.date);
+  w.str(t.time);
+  w.str(t.responseCode);
+  w.str(t.status);
+  w.str(t.mabHash);
+  writePostings(w, t.postings);
+  const mask =
+    (t.holds ? T_HOLDS : 0) |
+    (t.changed ? T_CHANGED : 0) |
+    (t.totals ? T_TOTALS : 0) |
+    (t.balance !== undefined ? T_BALANCE : 0) |
+    (t.refunded !== undefined ? T_REFUNDED : 0) |
+    (t.originalKey !== undefined ? T_ORIGINAL_KEY : 0) |
+    (t.requirement !== undefined ? T_REQUIREMENT : 0) |
+    (t.issuer !== undefined ? T_ISSUER : 0);
+  w.u32(mask);
+  if (t.holds) writePostings(w, t.holds);
+  if (t.changed) {
+    w.u16(t.changed.length);
+    for (const c of t.changed) {
+      w.str(c.key);
+      w.str(c.from);
+      w.str(c.to);
+    }
+  }
+  if (t.totals) writeTotals(w, t.totals);
+  if (t.balance !== undefined) w.f64(t.balance);
+  if (t.refunded !== undefined) w.f64(t.refunded);
+  if (t.originalKey !== undefined) w.str(t.originalKey);
+  if (t.requirement !== undefined) w.u8(t.requirement);
+  if (t.issuer !== undefined) {
+    w.str(t.issuer);
+    w.str(t.organisation ?? '');
+  }
+}
+
+function readTxn(r: BinaryReader): TxnRecord {
+  const t = readTxnFields(r);
+  return readTxnParts(r, t, r.u32());
+}
+
+/** Before effects had a version, the transaction record's mask was a u8. */
+function readUnversionedTxn(r: BinaryReader): TxnRecord {
+  const t = readTxnFields(r);
+  return readTxnParts(r, t, r.u8());
+}
+
+function readTxnFields(r: BinaryReader): TxnRecord {
+  return {
+    key: r.str(),
+    seq: r.f64(),
+    type: r.str(),
+    businessDate: r.str(),
+    mid: r.str(),
+    tid: r.str(),
+    batch: r.str(),
+    stan: r.str(),
+    panHash: r.str(),
+    amount: r.f64(),
+    rrn: r.str(),
+    authCode: r.str(),
+    date: r.str(),
+    time: r.str(),
+    responseCode: r.str(),
+    status: r.str() as TxnStatus,
+    mabHash: r.str(),
+    postings: readPostings(r),
+  };
+}
+
+function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number): TxnRecord {
+  if ((mask & ~T_KNOWN) !== 0) {
+    throw new NewerFormatError(`transaction record written by a newer format: presence bits 0x${((mask & ~T_KNOWN) >>> 0).toString(16)} name parts this build does not know`);
+  }
+  if (mask & T_HOLDS) t.holds = readPostings(r);
+  if (mask & T_CHANGED) {
+    const n = r.u16();
+    const changed: StatusChange[] = [];
+    for (let i = 0; i < n; i++) changed.push({ key: r.str(), from: r.str() as TxnStatus, to: r.str() as TxnStatus });
+    t.changed = changed;
+  }
+  if (mask & T_TOTALS) t.totals = readTotals(r);
+  if (mask & T_BALANCE) t.balance = r.f64();
+  if (mask & T_REFUNDED) t.refunded = r.f64();
+  if (mask & T_ORIGINAL_KEY) t.originalKey = r.str();
+  if (mask & T_REQUIREMENT) t.requirement = r.u8();
+  if (mask & T_ISSUER) {
+    t.issuer = r.str();
+    t.organisation = r.str();
+  }
+  return t;
+}
+
+const POSTINGS: PartCodec<Posting[]> = { write: writePostings, read: readPostings };
+const TOTALS: PartCodec<TotalsDelta> = { write: writeTotals, read: readTotals };
+const BYTES: PartCodec<Buffer> = { write: (w, b) => w.blob(b), read: (r) => r.blob() };
+const TXN: PartCodec<TxnRecord> = { write: writeTxn, read: readTxn };
+const ORIGINALS: PartCodec<OriginalUpdate[]> = { write: writeOriginals, read: readOriginals };
+
+/** The rare, loosely shaped parts: embedded msgpack, so they need no layout of their own. */
+function packed<V>(): PartCodec<V> {
+  return { write: (w, v) => w.blob(pack(v)), read: (r) => unpack(r.blob()) as V };
+}
+
+/**
+ * Every kind of effect, keyed by its property of Effects (the type makes the table name each one
+ * exactly once, with a codec for its type). Bits are append-only: a new kind takes the next
+ * unused bit and a retired kind keeps its bit for ever, so bytes from any build read the same.
+ * Bits 0-7 are the one-byte mask of the unversioned format.
+ */
+const EFFECT_KINDS: { readonly [K in keyof Effects]-?: Omit<EffectKind<K, NonNullable<Effects[K]>>, 'name'> } = {
+  postings: { bit: 0, codec: POSTINGS },
+  holds: { bit: 1, codec: POSTINGS },
+  totals: { bit: 2, codec: TOTALS },
+  discrepancies: { bit: 3, codec: packed<Discrepancy[]>() },
+  statusUpload: { bit: 4, codec: BYTES },
+  terminal: { bit: 5, codec: packed<NonNullable<Effects['terminal']>>() },
+  txn: { bit: 6, codec: TXN, unversioned: readUnversionedTxn },
+  originals: { bit: 7, codec: ORIGINALS },
+  reference: { bit: 8, codec: packed<ReferenceChange>() },
+};
+
+export const EFFECTS = new EffectsCodec<Effects>(Object.entries(EFFECT_KINDS).map(([name, kind]) => ({ name, ...kind })));
+
+/** Effects as journal-row bytes (a view valid until the next call). */
+export function encodeEffects(e: Effects): Buffer {
+  return EFFECTS.encode(e);
+}
+
+export function decodeEffects(bytes: Buffer): Effects {
+  return EFFECTS.decode(bytes);
 }

@@ -16,13 +16,26 @@ export type {
   Merchant,
   OriginalUpdate,
   Posting,
+  ReferenceChange,
+  ReferenceTable,
   Status,
   Terminal,
   TxnRecord,
   TxnStatus,
   WorkingKeys,
 } from './records.js';
-export { StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
-export { Journal, JournalReader, entryByRrn, journalDates, journalDir, journalTail } from './journal.js';
+export { REFERENCE_TABLES, StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
+export { Journal, JournalReader, entryByRrn, journalDates, journalDir, journalTail, journalledDate } from './journal.js';
 export { DEMO, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
-export { BinaryReader, BinaryWriter, decodeEffects, encodeEffects, readEntry, writeEntry } from './entry-codec.js';
+export {
+  BinaryReader,
+  BinaryWriter,
+  EFFECTS,
+  EffectsCodec,
+  NewerFormatError,
+  decodeEffects,
+  encodeEffects,
+  type EffectKind,
+  type PartCodec,
+} from './entry-codec.js';
+export { ENTRY_SCHEMA, EntrySchema, JOURNAL_FORMAT, blankEntry, readEntry, writeEntry, type EntryField } from './entry-schema.js';

@@ -1,35 +1,11 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeEffects, encodeEffects } from './entry-codec.js';
-import type { JournalEntry } from './records.js';
+import { BinaryReader, NewerFormatError } from './entry-codec.js';
+import { ENTRY_SCHEMA, UNVERSIONED, type EntrySchema, type JournalEntry, type RowReader } from './entry-schema.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS entries (
-  seq INTEGER PRIMARY KEY,
-  at_ms INTEGER NOT NULL,
-  business_date TEXT NOT NULL,
-  type TEXT NOT NULL,
-  mti TEXT NOT NULL,
-  mid TEXT NOT NULL,
-  tid TEXT NOT NULL,
-  batch TEXT NOT NULL,
-  stan TEXT NOT NULL,
-  rrn TEXT NOT NULL,
-  auth_code TEXT NOT NULL,
-  pan_masked TEXT NOT NULL,
-  pan_hash TEXT NOT NULL,
-  amount INTEGER NOT NULL,
-  currency TEXT NOT NULL,
-  response_code TEXT NOT NULL,
-  original_key TEXT NOT NULL,
-  route TEXT NOT NULL,
-  latency_us INTEGER NOT NULL,
-  request_key TEXT NOT NULL,
-  effects BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_rrn ON entries(rrn);
-`;
+/** Rows re-encoded per statement when an unversioned day file is upgraded: bounds the memory it takes. */
+const UPGRADE_BATCH = 10_000;
 
 /**
  * The write-ahead log: one SQLite file per business day in WAL mode. Rows are appended inside an
@@ -37,13 +13,15 @@ CREATE INDEX IF NOT EXISTS entries_rrn ON entries(rrn);
  * written so far durable with one fdatasync of that file, on libuv's thread pool, so the next group
  * is entered and written while the disk works. SQLite itself runs with synchronous = NORMAL, which
  * still syncs the WAL before a checkpoint and the database after one: only the per-commit sync
- * is ours.
+ * is ours. Its rows are laid out by an entry schema (the real one unless a test brings the next
+ * format); opening a file of an older format upgrades it, one of a newer format is refused.
  */
-export class Journal {
+export class Journal<E extends JournalEntry = JournalEntry> {
   readonly businessDate: string;
   readonly path: string;
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly insertEntry: (stmt: Database.Statement, entry: E) => void;
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
   private readonly checkpointStmt: Database.Statement;
@@ -51,18 +29,25 @@ export class Journal {
   /** The WAL file, opened once more for fsync (fsync flushes the file, whichever descriptor wrote it). */
   private readonly walFd: number;
 
-  constructor(dataDir: string, businessDate: string) {
+  constructor(dataDir: string, businessDate: string, schema: EntrySchema<E> = realSchema<E>()) {
     const dir = journalDir(dataDir);
     mkdirSync(dir, { recursive: true });
     this.businessDate = businessDate;
     this.path = join(dir, `${businessDate}.sqlite`);
     this.db = new Database(this.path);
+    let format: number;
+    try {
+      format = formatOf(this.db, schema, this.path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     // Never checkpoint inside a commit (a copy of every page and two syncs would stall the book): the
     // apply thread copies the pages in the background and the book finishes with `checkpoint()`.
     this.db.pragma('wal_autocheckpoint = 0');
-    this.db.exec(SCHEMA);
+    if (format < schema.version) upgrade(this.db, schema, format);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
     const dirFd = openSync(dir, 'r');
@@ -71,22 +56,20 @@ export class Journal {
     } finally {
       closeSync(dirFd);
     }
-    this.insert = this.db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = this.db.prepare(schema.insertSql);
+    this.insertEntry = schema.insert;
     this.beginStmt = this.db.prepare('BEGIN');
     this.commitStmt = this.db.prepare('COMMIT');
     this.checkpointStmt = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   }
 
   /** Adds a row to the open group; it is durable only after `commit()` returns. */
-  append(entry: JournalEntry): void {
+  append(entry: E): void {
     if (!this.open) {
       this.beginStmt.run();
       this.open = true;
     }
-    // Positional parameters, in the table's column order: binding by name costs a lookup per column.
-    const e = entry;
-    this.insert.run(e.seq, e.at, e.businessDate, e.type, e.mti, e.mid, e.tid, e.batch, e.stan, e.rrn, e.authCode, e.panMasked,
-      e.panHash, e.amount, e.currency, e.responseCode, e.originalKey, e.route, e.latencyUs, e.requestKey, encodeEffects(e.effects));
+    this.insertEntry(this.insert, entry);
   }
 
   /** Ends the open group: its rows are written to the WAL file, durable only once a later `sync()` resolves. */
@@ -121,16 +104,24 @@ export class Journal {
 /**
  * One day's journal as the thread that applies durable entries to LMDB sees it: it reads every
  * committed row (which are durable is the book's to say, `upTo`) and does the bulk of each WAL
- * checkpoint, so that the book's `Journal.checkpoint()` has little left to copy.
+ * checkpoint, so that the book's `Journal.checkpoint()` has little left to copy. It reads files of
+ * its schema's format or an older one (upgrading them is the writer's job).
  */
-export class JournalReader {
+export class JournalReader<E extends JournalEntry = JournalEntry> {
   private readonly db: Database.Database;
+  private readonly rows: RowReader<E>;
   private readonly between: Database.Statement;
   private readonly passiveCheckpoint: Database.Statement;
 
-  constructor(path: string) {
+  constructor(path: string, schema: EntrySchema<E> = realSchema<E>()) {
     this.db = new Database(path, { fileMustExist: true });
-    this.between = this.db.prepare('SELECT * FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?');
+    try {
+      this.rows = rowReaderOf(this.db, schema, path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.between = this.db.prepare(`SELECT ${this.rows.columns} FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`).raw();
     this.passiveCheckpoint = this.db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
   }
 
@@ -140,8 +131,8 @@ export class JournalReader {
   }
 
   /** Up to `limit` entries after `seq` and up to `upTo`, oldest first. */
-  entries(seq: number, upTo: number, limit: number): JournalEntry[] {
-    return (this.between.all(seq, upTo, limit) as Row[]).map(rowToEntry);
+  entries(seq: number, upTo: number, limit: number): E[] {
+    return (this.between.all(seq, upTo, limit) as unknown[][]).map(this.rows.toEntry);
   }
 
   close(): void {
@@ -153,36 +144,41 @@ export class JournalReader {
  * Entries after `seq` in every day's journal, oldest first: what LMDB has not applied yet. Days
  * are read newest first and the walk stops at the first day that holds nothing after `seq`.
  */
-export function journalTail(dataDir: string, seq: number): { entries: JournalEntry[]; maxSeq: number } {
-  const days: JournalEntry[][] = [];
+export function journalTail<E extends JournalEntry = JournalEntry>(
+  dataDir: string,
+  seq: number,
+  schema: EntrySchema<E> = realSchema<E>(),
+): { entries: E[]; maxSeq: number } {
+  const days: E[][] = [];
   let maxSeq = seq;
   for (const date of journalDates(dataDir).reverse()) {
-    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
-    try {
+    const day = readDay(dataDir, date, schema, (db, rows) => {
       const max = (db.prepare('SELECT max(seq) AS s FROM entries').get() as { s: number | null }).s ?? 0;
-      maxSeq = Math.max(maxSeq, max);
-      if (max <= seq) {
-        if (max > 0) break;
-        continue;
-      }
-      days.unshift((db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq').all(seq) as Row[]).map(rowToEntry));
-    } finally {
-      db.close();
+      const after = max > seq ? (db.prepare(`SELECT ${rows.columns} FROM entries WHERE seq > ? ORDER BY seq`).raw().all(seq) as unknown[][]) : [];
+      return { max, entries: after.map(rows.toEntry) };
+    });
+    maxSeq = Math.max(maxSeq, day.max);
+    if (day.max <= seq) {
+      if (day.max > 0) break;
+      continue;
     }
+    days.unshift(day.entries);
   }
   return { entries: days.flat(), maxSeq };
 }
 
 /** The first entry with this RRN (retransmission replays excluded), newest day first. */
-export function entryByRrn(dataDir: string, rrn: string): JournalEntry | undefined {
+export function entryByRrn<E extends JournalEntry = JournalEntry>(
+  dataDir: string,
+  rrn: string,
+  schema: EntrySchema<E> = realSchema<E>(),
+): E | undefined {
   for (const date of journalDates(dataDir).reverse()) {
-    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare("SELECT * FROM entries WHERE rrn = ? AND route != 'replay' ORDER BY seq LIMIT 1").get(rrn) as Row | undefined;
-      if (row !== undefined) return rowToEntry(row);
-    } finally {
-      db.close();
-    }
+    const found = readDay(dataDir, date, schema, (db, rows) => {
+      const row = db.prepare(`SELECT ${rows.columns} FROM entries WHERE rrn = ? AND route != 'replay' ORDER BY seq LIMIT 1`).raw().get(rrn) as unknown[] | undefined;
+      return row === undefined ? undefined : rows.toEntry(row);
+    });
+    if (found !== undefined) return found;
   }
   return undefined;
 }
@@ -203,52 +199,85 @@ export function journalDates(dataDir: string): string[] {
   }
 }
 
-interface Row {
-  seq: number;
-  at_ms: number;
-  business_date: string;
-  type: string;
-  mti: string;
-  mid: string;
-  tid: string;
-  batch: string;
-  stan: string;
-  rrn: string;
-  auth_code: string;
-  pan_masked: string;
-  pan_hash: string;
-  amount: number;
-  currency: string;
-  response_code: string;
-  original_key: string;
-  route: string;
-  latency_us: number;
-  request_key: string;
-  effects: Buffer;
+/**
+ * The business date the journal is at: the newest day whose file holds an entry. A new day's file
+ * is created before the entry that opens the day is durable: a crash in between leaves an empty
+ * file, and the day it names was never acknowledged.
+ */
+export function journalledDate(dataDir: string): string | undefined {
+  for (const date of journalDates(dataDir).reverse()) {
+    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
+    try {
+      if (db.prepare('SELECT 1 FROM entries LIMIT 1').get() !== undefined) return date;
+    } finally {
+      db.close();
+    }
+  }
+  return undefined;
 }
 
-function rowToEntry(r: Row): JournalEntry {
-  return {
-    seq: r.seq,
-    at: r.at_ms,
-    businessDate: r.business_date,
-    type: r.type,
-    mti: r.mti,
-    mid: r.mid,
-    tid: r.tid,
-    batch: r.batch,
-    stan: r.stan,
-    rrn: r.rrn,
-    authCode: r.auth_code,
-    panMasked: r.pan_masked,
-    panHash: r.pan_hash,
-    amount: r.amount,
-    currency: r.currency,
-    responseCode: r.response_code,
-    originalKey: r.original_key,
-    route: r.route,
-    latencyUs: r.latency_us,
-    requestKey: r.request_key,
-    effects: decodeEffects(r.effects),
-  };
+/** The real schema, where a caller brings none (E is then its default, JournalEntry). */
+function realSchema<E extends JournalEntry>(): EntrySchema<E> {
+  return ENTRY_SCHEMA as unknown as EntrySchema<E>;
+}
+
+/** One day's file, opened read-only for `read`; a file of a newer format than `schema` is refused. */
+function readDay<E extends object, T>(dataDir: string, date: string, schema: EntrySchema<E>, read: (db: Database.Database, rows: RowReader<E>) => T): T {
+  const path = join(journalDir(dataDir), `${date}.sqlite`);
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return read(db, rowReaderOf(db, schema, path));
+  } finally {
+    db.close();
+  }
+}
+
+/** The format a day file records; one newer than `schema` is refused, since its rows may mean more than this build can read. */
+function formatOf(db: Database.Database, schema: { readonly version: number }, path: string): number {
+  const format = db.pragma('user_version', { simple: true }) as number;
+  if (format > schema.version) {
+    throw new NewerFormatError(`journal ${path} was written by a newer format (${format}); this build knows formats up to ${schema.version}`);
+  }
+  return format;
+}
+
+function columnsOf(db: Database.Database): string[] {
+  return (db.pragma('table_info(entries)') as { name: string }[]).map((c) => c.name);
+}
+
+function rowReaderOf<E extends object>(db: Database.Database, schema: EntrySchema<E>, path: string): RowReader<E> {
+  const format = formatOf(db, schema, path);
+  return schema.rowReader(columnsOf(db), format === UNVERSIONED);
+}
+
+/**
+ * Brings a day file to `schema`'s format in one transaction: creates the table of a new file,
+ * re-encodes the effects of an unversioned one and adds the columns an older format lacks (their
+ * rows take the default).
+ */
+function upgrade<E extends object>(db: Database.Database, schema: EntrySchema<E>, format: number): void {
+  db.transaction(() => {
+    const columns = columnsOf(db);
+    if (columns.length === 0) {
+      db.exec(schema.createTableSql);
+    } else {
+      if (format === UNVERSIONED) versionEffects(db, schema);
+      for (const f of schema.fields) if (!columns.includes(f.column)) db.exec(schema.addColumnSql(f));
+    }
+    db.exec(schema.indexSql);
+    db.pragma(`user_version = ${schema.version}`);
+  })();
+}
+
+/** Rewrites the effects of a file from before format versions in the versioned encoding, so one file holds one encoding. */
+function versionEffects<E extends object>(db: Database.Database, schema: EntrySchema<E>): void {
+  const column = schema.effectsColumn;
+  const batch = db.prepare(`SELECT seq, ${column} FROM entries WHERE seq > ? ORDER BY seq LIMIT ${UPGRADE_BATCH}`).raw();
+  const rewrite = db.prepare(`UPDATE entries SET ${column} = ? WHERE seq = ?`);
+  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+    const rows = batch.all(after) as [number, Buffer][];
+    if (rows.length === 0) return;
+    for (const [seq, bytes] of rows) rewrite.run(schema.effects.encode(schema.effects.readUnversioned(new BinaryReader(bytes))), seq);
+    after = rows[rows.length - 1][0];
+  }
 }

@@ -120,6 +120,11 @@ export interface TxnRecord {
   refunded?: number;
   /** Request key of the original this one voided, reversed or refunded. */
   originalKey?: string;
+  /** What the first answer carried beyond the request, so a retransmission gets the same bytes: the header's processing requirement digit, */
+  requirement?: number;
+  /** F44 (issuer and acquirer ids) and F63 (card organisation), when the first answer had them. */
+  issuer?: string;
+  organisation?: string;
 }
 
 export interface StatusChange {
@@ -188,6 +193,17 @@ export interface Effects {
   txn?: TxnRecord;
   /** Originals whose status this entry changes, or to whose refunded total it adds. */
   originals?: OriginalUpdate[];
+  /** Reference data set through the book's control channel (a `null` value removes the key). */
+  reference?: ReferenceChange;
+}
+
+/** LMDB tables of reference data the control channel may change. */
+export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters';
+
+export interface ReferenceChange {
+  table: ReferenceTable;
+  key: string;
+  value: unknown;
 }
 
 export interface OriginalUpdate {
@@ -197,28 +213,5 @@ export interface OriginalUpdate {
   refund?: number;
 }
 
-/** One journal row: a request and its outcome. */
-export interface JournalEntry {
-  seq: number;
-  /** Epoch milliseconds when the request arrived. */
-  at: number;
-  businessDate: string;
-  type: string;
-  mti: string;
-  mid: string;
-  tid: string;
-  batch: string;
-  stan: string;
-  rrn: string;
-  authCode: string;
-  panMasked: string;
-  panHash: string;
-  amount: number;
-  currency: string;
-  responseCode: string;
-  originalKey: string;
-  route: string;
-  latencyUs: number;
-  requestKey: string;
-  effects: Effects;
-}
+// The journal entry's type is derived from its field table.
+export type { JournalEntry } from './entry-schema.js';

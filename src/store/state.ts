@@ -11,6 +11,8 @@ import type {
   ParameterKind,
   ParameterSet,
   Posting,
+  ReferenceChange,
+  ReferenceTable,
   Terminal,
   TotalsDelta,
   TxnRecord,
@@ -150,8 +152,17 @@ export class StateStore {
       }
       for (const [key, totals] of group.batches) this.batches.put(key, totals);
       this.meta.put('appliedSeq', applied);
+      // The book stamps every entry with its business date: LMDB's is the newest applied entry's.
+      if (entries.length > 0) this.meta.put('businessDate', entries[entries.length - 1].businessDate);
       return true;
     });
+  }
+
+  /** Sets (or, for a `null` value, removes) one key of a reference table. */
+  private applyReference(change: ReferenceChange): void {
+    const db = this[change.table] as Database<unknown, string>;
+    if (change.value === null) db.remove(change.key);
+    else db.put(change.key, change.value);
   }
 
   private applyOne(entry: JournalEntry, group: AppliedGroup): void {
@@ -175,6 +186,7 @@ export class StateStore {
         this.auths.put(authKey(effects.txn.panHash, effects.txn.authCode, effects.txn.date), effects.txn.key);
       }
     }
+    if (effects.reference) this.applyReference(effects.reference);
     for (const update of effects.originals ?? []) {
       const original = this.txns.get(update.key);
       if (original) {
@@ -195,6 +207,9 @@ export class StateStore {
 }
 
 const NO_POSTINGS: readonly Posting[] = [];
+
+/** The tables a reference change may set, each an LMDB database of the state. */
+export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters'];
 
 /** What one LMDB transaction of journal entries does to balances and batch totals, summed up. */
 class AppliedGroup {

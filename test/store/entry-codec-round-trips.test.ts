@@ -176,12 +176,11 @@ t.test('an entry with every optional part of Effects present round-trips exactly
   t.strictSame(decodeEffects(Buffer.from(encodeEffects(FULL_EFFECTS))), FULL_EFFECTS, 'effects bytes round-trip');
 });
 
-t.test('empty effects round-trip as one mask byte', async (t) => {
+t.test('empty effects round-trip as the format version and an empty presence mask', async (t) => {
   const e = entry({ effects: {} });
   t.strictSame(roundTrip(t, e), e);
   const bytes = encodeEffects({});
-  t.equal(bytes.length, 1);
-  t.equal(bytes[0], 0);
+  t.equal(bytes.toString('hex'), '0100000000', 'version 1, then a u32 mask with no bits set');
   t.strictSame(decodeEffects(Buffer.from(bytes)), {});
   // Present-but-empty parts are not "absent": they come back as empty.
   const emptyParts: Effects = { postings: [], holds: [], discrepancies: [], statusUpload: Buffer.alloc(0), terminal: {}, originals: [] };
