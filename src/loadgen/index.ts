@@ -1,2 +1,2 @@
-export { SimTerminal, ResponseMacError, type CardData, type Receipt, type SimTerminalOptions } from './terminal.js';
+export { SimTerminal, ResponseMacError, type CardData, type FrameTransport, type Receipt, type SimTerminalOptions } from './terminal.js';
 export { FULL_DAY_MIX, UsageError, defaultLoadTarget, parseMix, runLoad, type LoadOptions, type LoadReport, type MixKind, type Scenario } from './load.js';

@@ -11,11 +11,18 @@ import {
   type UploadRecord,
 } from '../codec/index.js';
 import { DesKey, computeMac, encryptPinBlock, openKeyBlock, type KeyMode, type MacAlgorithm } from '../security/index.js';
-import { MAC_MTIS, financialSpec, type FinancialType } from '../txn/index.js';
+import { MAC_MTIS, REVERSAL_REPEATS, batchOf, financialSpec, type FinancialType } from '../txn/index.js';
+
+/** Carries one request frame to a switch and brings back its answer (`undefined`: the switch closed the connection). */
+export interface FrameTransport {
+  exchange(frame: Buffer): Promise<Buffer | undefined>;
+}
 
 export interface SimTerminalOptions {
   host: string;
   port: number;
+  /** Talk to a switch in this process instead of over TCP (`host` and `port` are then unused). */
+  transport?: FrameTransport;
   tid: string;
   mid: string;
   /** The terminal's master key in clear: a terminal holds it, the switch only wrapped. */
@@ -49,7 +56,8 @@ export interface Receipt {
 export class ResponseMacError extends Error {}
 
 /**
- * A POS terminal over real TCP, as the load generator and the integration tests play it: signs in,
+ * A POS terminal, as the load generator and the integration tests play it (over real TCP, or
+ * through a `transport` to a switch in the same process): signs in,
  * keeps its clear working keys, builds requests with valid MACs and PIN blocks, checks response MACs.
  * Requests on one connection are answered in order.
  */
@@ -99,6 +107,13 @@ export class SimTerminal {
 
   /** Sends raw bytes (a full frame with its length, or anything at all) and awaits one response frame. */
   sendRaw(frame: Buffer): Promise<TerminalMessage> {
+    const transport = this.options.transport;
+    if (transport !== undefined) {
+      return transport.exchange(frame).then((answer) => {
+        if (answer === undefined) throw new Error('connection closed by the switch');
+        return this.decodeAnswer(answer);
+      });
+    }
     const answer = new Promise<TerminalMessage>((resolve, reject) => this.waiting.push({ resolve, reject }));
     this.socket!.write(frame);
     return answer;
@@ -129,7 +144,7 @@ export class SimTerminal {
       const keys = openKeyBlock(Buffer.from(this.options.tmk, 'hex'), res.binary(62)!, mode);
       this.mak = new DesKey(keys.mak);
       this.pik = keys.pik;
-      this.batch = (res.text(60) ?? '').slice(2, 8) || this.batch;
+      this.batch = batchOf(res) || this.batch;
     }
     return res;
   }
@@ -251,7 +266,7 @@ export class SimTerminal {
   /** The reversal of a request: the original's fields, MTI 0400, F39 the reason. */
   reversal(original: TerminalMessage, reason = '98'): TerminalMessage {
     const msg = this.message('0400');
-    for (const id of [2, 3, 4, 11, 14, 22, 23, 25, 38, 49, 60, 61]) msg.fields[id] = original.fields[id];
+    for (const id of REVERSAL_REPEATS) msg.fields[id] = original.fields[id];
     return msg.set(39, reason);
   }
 
@@ -271,7 +286,7 @@ export class SimTerminal {
       expiry: request.text(14)!,
       amount: Number(request.text(4) ?? 0),
       stan: request.text(11)!,
-      batch: (request.text(60) ?? '').slice(2, 8),
+      batch: batchOf(request),
       rrn: response.text(37) ?? '',
       authCode: response.text(38) ?? '',
       date: response.text(13) ?? '',
@@ -288,13 +303,17 @@ export class SimTerminal {
       const waiter = this.waiting.shift();
       if (!waiter) continue;
       try {
-        const res = decodeTerminalFrame(frame, 0, frame.length, true);
-        if (this.options.verifyMac && res.has(64)) this.checkMac(frame, res);
-        waiter.resolve(res);
+        waiter.resolve(this.decodeAnswer(frame));
       } catch (err) {
         waiter.reject(err as Error);
       }
     }
+  }
+
+  private decodeAnswer(frame: Buffer): TerminalMessage {
+    const res = decodeTerminalFrame(frame, 0, frame.length, true);
+    if (this.options.verifyMac && res.has(64)) this.checkMac(frame, res);
+    return res;
   }
 
   private checkMac(frame: Buffer, res: TerminalMessage): void {

@@ -22,9 +22,20 @@ export class TerminalState {
   }
 }
 
+/** Contexts per pipeline are far fewer than this: a ticket is generation × TICKET_IDS + id. */
+export const TICKET_IDS = 1 << 20;
+
 /** Everything the steps learn about one request, from frame to response. */
 export class TxnContext {
   id = 0;
+  /** Bumped each time the context is reused, so an answer for an earlier request is told apart. */
+  generation = 0;
+  /** The next processing step to run (where a waiting request resumes). */
+  step = 0;
+  /** Set by a step that answers `PENDING`: how long its answer may take. */
+  waitMs = 0;
+  /** The deadline timer of a waiting request. */
+  timer: NodeJS.Timeout | undefined = undefined;
   connection = 0;
   /** hrtime (ns) when the frame reached the worker, for the journal's latency. */
   arrived = 0n;
@@ -78,8 +89,20 @@ export class TxnContext {
   readonly extra = new Map<number, string | Buffer>();
   date = '';
   time = '';
+  /** The header's processing requirement digit of the answer (replays repeat the first one's). */
+  requirement = 0;
+
+  /** Names this request (not the context) to whoever answers a waiting step. */
+  get ticket(): number {
+    return this.generation * TICKET_IDS + this.id;
+  }
 
   reset(): void {
+    this.generation++;
+    this.step = 0;
+    this.waitMs = 0;
+    this.timer = undefined;
+    this.requirement = 0;
     this.classification = undefined;
     this.terminal = undefined;
     this.merchant = undefined;

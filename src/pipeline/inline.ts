@@ -1,6 +1,6 @@
-import { REPLY_BYTES, packProposal, readReply, type Reply } from '../book/index.js';
+import { REPLY_BYTES, emptyReply, packProposal, readReply, type Reply } from '../book/index.js';
 import type { InlineHandler } from '../channels/index.js';
-import { Doorbell, Ring } from '../ring/index.js';
+import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
 
 /** Where inline answers go: the acceptor. */
@@ -26,21 +26,21 @@ export class InlinePipeline implements InlineHandler {
   private readonly options: InlineOptions;
   private sink: AnswerSink | undefined;
   private proposed = false;
-  private readonly pending: { tag: number; bytes: Buffer }[] = [];
-  private readonly reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+  /** Proposals to the book; what a full ring refuses waits there, in order. */
+  private readonly outbox: Outbox;
+  private readonly reply: Reply = emptyReply();
 
   constructor(options: InlineOptions) {
     this.options = options;
+    this.outbox = new Outbox(options.proposals, options.bookBell);
     this.pipeline = new Pipeline({
       ...options,
       respond: (connection, frame, start, end) => this.sink!.deliver(connection, frame, start, end),
       close: (connection) => this.sink!.drop(connection),
       propose: (id, proposal) => {
+        // The packed bytes are a reused buffer: the outbox copies them if they must wait.
         const bytes = packProposal(proposal);
-        if (this.pending.length > 0 || !options.proposals.push(id, bytes, 0, bytes.length)) {
-          // The packed bytes are a reused buffer: what waits for room needs its own copy.
-          this.pending.push({ tag: id, bytes: Buffer.from(bytes) });
-        }
+        this.outbox.send(id, bytes, 0, bytes.length);
         if (!this.proposed) {
           this.proposed = true;
           process.nextTick(this.flush);
@@ -61,6 +61,11 @@ export class InlinePipeline implements InlineHandler {
     this.sink = sink;
   }
 
+  /** The business date the book started with (later ones come with its replies). */
+  learnBusinessDate(businessDate: string): void {
+    this.pipeline.services.learnDate(businessDate);
+  }
+
   onFrame(connection: number, frame: Buffer, start: number, end: number): void {
     this.pipeline.onFrame(connection, frame, start, end);
   }
@@ -68,7 +73,7 @@ export class InlinePipeline implements InlineHandler {
   poll(): number {
     this.options.state.refresh();
     const work = this.options.replies.drain(this.onReply, 1024);
-    if (this.pending.length > 0) this.flush();
+    if (this.outbox.blocked) this.flush();
     return work;
   }
 
@@ -79,10 +84,6 @@ export class InlinePipeline implements InlineHandler {
   /** One flush and one wake-up of the book per tick, however many proposals it carried. */
   private readonly flush = (): void => {
     this.proposed = false;
-    let sent = 0;
-    while (sent < this.pending.length && this.options.proposals.push(this.pending[sent].tag, this.pending[sent].bytes, 0, this.pending[sent].bytes.length)) sent++;
-    if (sent > 0) this.pending.splice(0, sent);
-    this.options.proposals.flush();
-    this.options.bookBell.ring();
+    this.outbox.flush();
   };
 }

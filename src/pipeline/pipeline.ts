@@ -2,34 +2,17 @@ import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import {
-  addTotals,
-  authKey,
-  emptyTotals,
-  type BatchTotals,
-  type CardBin,
-  type JournalEntry,
-  type Merchant,
-  type ParameterKind,
-  type StateStore,
-  type Terminal,
-  type TxnRecord,
-} from '../store/index.js';
-import { MAC_MTIS, maskPan } from '../txn/index.js';
-import { TerminalState, TxnContext } from './context.js';
-import { ADMISSION, CLOSE, PROCESSING } from './steps.js';
+import type { JournalEntry, ParameterKind, StateStore, TxnRecord } from '../store/index.js';
+import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
+import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
+import { WorkerServices, type Settings } from './services.js';
+import { ADMISSION, CLOSE, PENDING, PROCESSING, type Step } from './steps.js';
 
-export interface PipelineOptions {
+export interface PipelineOptions extends Settings {
   state: StateStore;
   hsm: SecurityModule;
+  /** The business date until the book's first reply says otherwise. */
   businessDate: string;
-  /** F32 and the acquirer half of F44. */
-  acquirerId: string;
-  refundWindowDays: number;
-  /** Days a pre-authorisation holds funds and can be completed. */
-  holdDays: number;
-  /** Hours after which a terminal's working keys are due for rotation (header asks it to sign in again). */
-  keyRotationHours: number;
   log: Logger;
   /** Sends `frame[start, end)` (a response with its length prefix) to the connection. */
   respond(connection: number, frame: Buffer, start: number, end: number): void;
@@ -37,57 +20,36 @@ export interface PipelineOptions {
   close(connection: number): void;
   /** Hands the proposal to the book; the reply comes back through `onReply(id)`. */
   propose(id: number, proposal: Proposal): void;
+  /** The steps in the terminal's turn (default: the switch's own); tests add steps that wait. */
+  steps?: readonly Step[];
 }
-
-/** Request fields a financial response repeats (PROTOCOL.md sections 2–3). */
-const FINANCIAL_ECHO = [2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61] as const;
-const MANAGEMENT_ECHO = [11, 41, 42, 60] as const;
-/** Records kept beyond what LMDB has applied are trimmed down to half this. */
-const RECENT_LIMIT = 10_000;
 
 /**
  * One worker's transaction pipeline: runs each request through the steps, hands the outcome to
  * the book, and answers once the book has made it durable. The worker owns its terminals (the
- * acceptor sends every frame of a terminal to the same worker), so their state lives here.
+ * acceptor sends every frame of a terminal to the same worker), so their turns are kept here: a
+ * terminal's next request waits until the one before it is answered, however long a step of that
+ * one waits, while other terminals go on.
  */
 export class Pipeline {
-  readonly state: StateStore;
-  readonly hsm: SecurityModule;
-  readonly businessDate: string;
-  readonly refundWindowDays: number;
-  readonly holdDays: number;
-  readonly options: PipelineOptions;
+  readonly services: WorkerServices;
+  private readonly options: PipelineOptions;
+  private readonly steps: readonly Step[];
   private readonly contexts: TxnContext[] = [];
   private readonly free: number[] = [];
-  private readonly terminals = new Map<string, TerminalState>();
-  /** Index records not yet certain to be in LMDB (the book applies them after the commit). */
-  private readonly recent = new Map<string, TxnRecord>();
-  private readonly recentRrns = new Map<string, string>();
-  private readonly recentAuths = new Map<string, string>();
-  /** Merchants and card BINs change rarely: read from LMDB at most once per REFERENCE_TTL_MS each. */
-  private readonly merchants = new Map<string, { at: number; value: Merchant | undefined }>();
-  private readonly bins = new Map<string, { at: number; value: CardBin | undefined }>();
-  /** Current parameter set versions, re-read at most once a second. */
-  private parameterVersions: Partial<Record<ParameterKind, number>> = {};
-  private parametersReadAt = 0;
   private readonly out = Buffer.allocUnsafe(4096);
-  private readonly businessDay: number;
 
   constructor(options: PipelineOptions) {
     this.options = options;
-    this.state = options.state;
-    this.hsm = options.hsm;
-    this.businessDate = options.businessDate;
-    this.refundWindowDays = options.refundWindowDays;
-    this.holdDays = options.holdDays;
-    this.businessDay = dayNumber(options.businessDate);
+    this.steps = options.steps ?? PROCESSING;
+    this.services = new WorkerServices(options.state, options.hsm, options, options.businessDate, (ticket, code) => this.resume(ticket, code));
   }
 
   onFrame(connection: number, data: Buffer, start: number, end: number): void {
     const ctx = this.acquire();
     ctx.connection = connection;
     ctx.arrived = process.hrtime.bigint();
-    ctx.at = Date.now();
+    ctx.at = this.services.now();
     const now = new Date(ctx.at);
     ctx.date = two(now.getMonth() + 1) + two(now.getDate());
     ctx.time = two(now.getHours()) + two(now.getMinutes()) + two(now.getSeconds());
@@ -102,7 +64,7 @@ export class Pipeline {
   private admit(ctx: TxnContext): void {
     let code = '';
     for (const step of ADMISSION) {
-      const result = step(this, ctx);
+      const result = step(this.services, ctx);
       if (result === CLOSE) return this.finish(ctx, CLOSE);
       if (code === '') code = result;
     }
@@ -131,17 +93,49 @@ export class Pipeline {
     if (terminal) this.next(terminal);
   }
 
-  /** The terminal's turn: run the checks and the type's rules, unless admission already decided. */
+  /** The terminal's turn: run the remaining steps, unless admission already decided. */
   private process(ctx: TxnContext): void {
     let code = ctx.early;
     if (code === '') {
-      for (const step of PROCESSING) {
-        code = step(this, ctx);
+      const steps = this.steps;
+      while (ctx.step < steps.length) {
+        code = steps[ctx.step++](this.services, ctx);
+        if (code === PENDING) return this.park(ctx);
         if (code !== '') break;
       }
     }
-    this.finish(ctx, code || '00');
+    this.finish(ctx, code || RC.APPROVED);
   }
+
+  /** A step waits for an answer from elsewhere: the request keeps its terminal's turn until it comes or its deadline passes. */
+  private park(ctx: TxnContext): void {
+    ctx.timer = setTimeout(this.expire, ctx.waitMs, ctx, ctx.ticket);
+  }
+
+  /** The answer a waiting step asked for: `''` goes on at the next step, a code ends the request. Late or unknown tickets are ignored. */
+  resume(ticket: number, code: string): void {
+    const ctx = this.contexts[ticket % TICKET_IDS];
+    if (ctx === undefined || ctx.ticket !== ticket || ctx.timer === undefined) return;
+    clearTimeout(ctx.timer);
+    ctx.timer = undefined;
+    try {
+      if (code === '') this.process(ctx);
+      else this.finish(ctx, code);
+    } catch (err) {
+      this.fail(ctx, err);
+    }
+  }
+
+  private readonly expire = (ctx: TxnContext, ticket: number): void => {
+    if (ctx.ticket !== ticket || ctx.timer === undefined) return;
+    ctx.timer = undefined;
+    this.options.log.warn({ tid: ctx.terminal?.record.tid, type: ctx.classification?.type, waitedMs: ctx.waitMs }, 'a step passed its deadline');
+    try {
+      this.finish(ctx, ctx.handler?.timeout ?? RC.NO_ISSUER_RESPONSE);
+    } catch (err) {
+      this.fail(ctx, err);
+    }
+  };
 
   /** The outcome is known: journal it through the book. */
   private finish(ctx: TxnContext, code: string): void {
@@ -154,23 +148,24 @@ export class Pipeline {
     ctx.responseCode = code;
     const handler = ctx.handler;
     const req = ctx.request;
-    const approved = code === '00' && ctx.replay === undefined;
+    const approved = code === RC.APPROVED && ctx.replay === undefined;
     const entry: JournalEntry = {
       seq: 0,
       at: ctx.at,
-      businessDate: this.businessDate,
+      // The book stamps its own business date on every entry.
+      businessDate: '',
       type: ctx.classification?.type ?? 'unknown',
       mti: req.mti,
-      mid: req.text(42) ?? '',
-      tid: req.text(41) ?? '',
-      batch: (req.text(60) ?? '').slice(2, 8),
-      stan: req.text(11) ?? '',
+      mid: req.text(F.MERCHANT_ID) ?? '',
+      tid: req.text(F.TERMINAL_ID) ?? '',
+      batch: batchOf(req),
+      stan: req.text(F.STAN) ?? '',
       rrn: ctx.replay?.rrn ?? '',
       authCode: ctx.replay?.authCode ?? '',
       panMasked: ctx.pan ? maskPan(ctx.pan) : '',
       panHash: ctx.panHash,
       amount: ctx.amount,
-      currency: req.text(49) ?? '',
+      currency: req.text(F.CURRENCY) ?? '',
       responseCode: code,
       originalKey: ctx.original?.key ?? '',
       route: ctx.replay ? 'replay' : ctx.route,
@@ -190,11 +185,14 @@ export class Pipeline {
       effects.statusUpload = ctx.statusUpload;
     }
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
+      // What the answer carries beyond the request is kept with the record, so a retransmission
+      // gets the same bytes even after the BIN table or the terminal's parameters have changed.
+      const issuer = this.issuerData(ctx);
       entry.effects.txn = {
         key: ctx.requestKey,
         seq: 0,
         type: entry.type,
-        businessDate: this.businessDate,
+        businessDate: '',
         mid: entry.mid,
         tid: entry.tid,
         batch: entry.batch,
@@ -213,6 +211,8 @@ export class Pipeline {
         ...(approved && ctx.changed ? { changed: ctx.changed } : {}),
         ...(approved && ctx.totals ? { totals: ctx.totals } : {}),
         ...(ctx.original ? { originalKey: ctx.original.key } : {}),
+        requirement: this.requirement(ctx.terminal),
+        ...(issuer !== undefined ? { issuer: issuer[0], organisation: issuer[1] } : {}),
       };
     }
     ctx.entry = entry;
@@ -234,34 +234,16 @@ export class Pipeline {
       return;
     }
     try {
-      this.complete(ctx, reply);
+      const entry = ctx.entry;
+      settleEntry(entry, reply);
+      this.services.learn(entry, ctx.terminal);
+      this.answer(ctx, ctx.replay ?? entry.effects.txn, entry.responseCode, reply.balance);
+      const terminal = ctx.terminal;
+      this.release(ctx);
+      if (terminal) this.next(terminal);
     } catch (err) {
       this.fail(ctx, err);
     }
-  }
-
-  private complete(ctx: TxnContext, reply: Reply): void {
-    const entry = ctx.entry!;
-    if (ctx.replay === undefined) settleEntry(entry, reply);
-    const effects = entry.effects;
-    const terminal = ctx.terminal;
-    if (terminal && effects.totals) {
-      const counted = this.totals(terminal);
-      terminal.totals = { batch: terminal.record.batch, totals: addTotals(counted, effects.totals) };
-    }
-    if (terminal && effects.terminal) this.updateTerminal(terminal, effects.terminal);
-    for (const update of effects.originals ?? []) {
-      const original = this.txn(update.key);
-      if (original === undefined) continue;
-      const changed = { ...original };
-      if (update.status) changed.status = update.status;
-      if (update.refund !== undefined) changed.refunded = (original.refunded ?? 0) + update.refund;
-      this.remember(changed);
-    }
-    if (effects.txn) this.remember(effects.txn);
-    this.answer(ctx, ctx.replay ?? effects.txn, entry.responseCode, reply.balance);
-    this.release(ctx);
-    if (terminal) this.next(terminal);
   }
 
   /** The terminal's turn passes to its next waiting request. */
@@ -279,35 +261,41 @@ export class Pipeline {
     }
   }
 
+  /** F44 (issuer and acquirer ids) and F63 (card organisation) of a financial answer whose card's BIN is known. */
+  private issuerData(ctx: TxnContext): [string, string] | undefined {
+    if (ctx.bin === undefined || ctx.classification?.financial === undefined) return undefined;
+    return [ctx.bin.issuer.slice(0, 11).padEnd(11) + this.options.acquirerId.padEnd(11), ctx.bin.organisation];
+  }
+
+  /** Builds and sends the answer: from the stored record (`record`) when there is one, so a replay repeats it byte for byte. */
   private answer(ctx: TxnContext, record: TxnRecord | undefined, code: string, balance: number): void {
     const req = ctx.request;
     const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
-    const res = new TerminalMessage(mti, responseTpdu(req.tpdu), withProcessingRequirement(req.header, this.requirement(ctx.terminal?.record)));
+    const requirement = record?.requirement ?? this.requirement(ctx.terminal);
+    const res = new TerminalMessage(mti, responseTpdu(req.tpdu), withProcessingRequirement(req.header, requirement));
     const financial = ctx.classification?.financial !== undefined || ctx.classification === undefined;
     for (const id of financial ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
-    if (financial && ctx.pan && !req.has(2)) res.set(2, ctx.pan);
-    res.set(12, record?.time ?? ctx.time).set(13, record?.date ?? ctx.date);
-    if (financial) res.set(15, this.businessDate.slice(4, 8));
-    res.set(32, this.options.acquirerId);
+    if (financial && ctx.pan && !req.has(F.PAN)) res.set(F.PAN, ctx.pan);
+    res.set(F.LOCAL_TIME, record?.time ?? ctx.time).set(F.LOCAL_DATE, record?.date ?? ctx.date);
+    if (financial) res.set(F.SETTLEMENT_DATE, (record?.businessDate ?? ctx.entry!.businessDate).slice(4, 8));
+    res.set(F.ACQUIRER_ID, this.options.acquirerId);
     const rrn = record?.rrn ?? ctx.entry!.rrn;
-    if (rrn) res.set(37, rrn);
+    if (rrn) res.set(F.RRN, rrn);
     const authCode = record?.authCode ?? ctx.entry!.authCode;
-    if (code === '00' && authCode) res.set(38, authCode);
-    res.set(39, code);
-    if (financial && ctx.bin) {
-      res.set(44, ctx.bin.issuer.slice(0, 11).padEnd(11) + this.options.acquirerId.padEnd(11));
-      res.set(63, ctx.bin.organisation);
-    }
+    if (code === RC.APPROVED && authCode) res.set(F.AUTH_CODE, authCode);
+    res.set(F.RESPONSE_CODE, code);
+    const issuer = record !== undefined ? (record.issuer !== undefined ? [record.issuer, record.organisation!] : undefined) : this.issuerData(ctx);
+    if (issuer !== undefined) res.set(F.ISSUER_ACQUIRER, issuer[0]).set(F.RESERVED_63, issuer[1]);
     const reported = record?.balance ?? balance;
-    if (code === '00' && ctx.classification?.type === 'balance-inquiry' && !Number.isNaN(reported) && reported !== undefined) {
-      res.set(54, buildBalance({ accountType: '10', amountType: '02', currency: '156', amount: BigInt(reported) }));
+    if (code === RC.APPROVED && ctx.classification?.type === 'balance-inquiry' && !Number.isNaN(reported) && reported !== undefined) {
+      res.set(F.BALANCE, buildBalance({ accountType: '10', amountType: '02', currency: '156', amount: BigInt(reported) }));
     }
     for (const id of ctx.handler?.echo ?? NO_ECHO) res.fields[id] = req.fields[id];
     for (const [id, value] of ctx.extra) res.set(id, value);
     const mac = ctx.authentic && MAC_MTIS.has(req.mti) && ctx.terminal?.mak !== undefined;
-    if (mac) res.set(64, EMPTY_MAC);
+    if (mac) res.set(F.MAC, EMPTY_MAC);
     const end = encodeTerminalFrame(res, this.out, 0, true);
-    if (mac) this.hsm.generateMac(ctx.terminal!.mak!, ctx.terminal!.record.macAlgorithm, this.out, res.mabStart, res.mabEnd, this.out, end - 8);
+    if (mac) this.options.hsm.generateMac(ctx.terminal!.mak!, ctx.terminal!.record.macAlgorithm, this.out, res.mabStart, res.mabEnd, this.out, end - 8);
     this.options.respond(ctx.connection, this.out, 0, end);
   }
 
@@ -315,107 +303,17 @@ export class Pipeline {
    * The header's processing requirement (PROTOCOL.md section 1): `3` sign in again when the keys are
    * due for rotation, else `1`/`4`/`5` while a parameter set is newer than what the terminal has.
    */
-  private requirement(terminal: Terminal | undefined): number {
+  private requirement(state: TerminalState | undefined): number {
+    const terminal = state?.record;
     if (terminal === undefined || !terminal.signedIn) return 0;
-    const now = Date.now();
-    if (terminal.keys && now - terminal.keys.issuedAt > this.options.keyRotationHours * 3_600_000) return 3;
-    if (now - this.parametersReadAt > 1000) {
-      this.parametersReadAt = now;
-      const versions: Partial<Record<ParameterKind, number>> = {};
-      for (const { key, value } of this.state.parameters.getRange()) versions[key] = value.version;
-      this.parameterVersions = versions;
-    }
+    if (terminal.keys && this.services.now() - terminal.keys.issuedAt > this.options.keyRotationHours * 3_600_000) return 3;
+    const versions = this.services.parameterVersions();
     const have = terminal.parameterVersions ?? {};
     for (const [kind, digit] of REQUIREMENT_DIGITS) {
-      const current = this.parameterVersions[kind];
+      const current = versions[kind];
       if (current !== undefined && current > (have[kind] ?? 0)) return digit;
     }
     return 0;
-  }
-
-  merchant(mid: string): Merchant | undefined {
-    return cached(this.merchants, mid, () => this.state.merchants.get(mid));
-  }
-
-  /** The BIN entry of a card (longest prefix), cached by the digits that decide it. */
-  bin(pan: string): CardBin | undefined {
-    return cached(this.bins, pan.slice(0, this.state.binKeyLength), () => this.state.binFor(pan));
-  }
-
-  /**
-   * The settlement totals of the terminal's current batch as counted here. They are read from LMDB
-   * only when the terminal is first loaded (LMDB then holds all of its entries); a later read
-   * could already include an entry whose reply is about to be counted. A new batch starts empty.
-   */
-  totals(terminal: TerminalState): BatchTotals {
-    const batch = terminal.record.batch;
-    if (terminal.totals.batch !== batch) terminal.totals = { batch, totals: emptyTotals() };
-    return terminal.totals.totals;
-  }
-
-  /** A terminal as this worker holds it, loaded from LMDB on first use. */
-  terminal(tid: string): TerminalState | undefined {
-    let state = this.terminals.get(tid);
-    if (state === undefined) {
-      const record = this.state.terminals.get(tid);
-      if (record === undefined) return undefined;
-      state = new TerminalState(record, { batch: record.batch, totals: this.state.batchTotals(tid, record.batch) });
-      this.loadKeys(state);
-      this.terminals.set(tid, state);
-    }
-    return state;
-  }
-
-  private updateTerminal(state: TerminalState, update: Partial<Terminal>): void {
-    state.record = { ...state.record, ...update };
-    if (update.keys) this.loadKeys(state);
-  }
-
-  private loadKeys(state: TerminalState): void {
-    const keys = state.record.keys;
-    state.mak = keys ? this.hsm.loadKey(keys.mak) : undefined;
-    state.pik = keys ? this.hsm.loadKey(keys.pik) : undefined;
-    state.tdk = keys?.tdk ? this.hsm.loadKey(keys.tdk) : undefined;
-  }
-
-  /** The index record under a request key: this worker's newest copy, else LMDB's. */
-  txn(key: string): TxnRecord | undefined {
-    return this.recent.get(key) ?? this.state.txns.get(key);
-  }
-
-  /** The approved pre-auth with this card token, auth code and date: this worker's newest copy, else LMDB's. */
-  txnByAuth(panHash: string, authCode: string, date: string): TxnRecord | undefined {
-    const key = this.recentAuths.get(authKey(panHash, authCode, date));
-    return key !== undefined ? this.txn(key) : this.state.txnByAuth(panHash, authCode, date);
-  }
-
-  /** The index record with this RRN: this worker's newest copy, else LMDB's. */
-  txnByRrn(rrn: string): TxnRecord | undefined {
-    const key = this.recentRrns.get(rrn);
-    return key !== undefined ? this.txn(key) : this.state.txnByRrn(rrn);
-  }
-
-  private remember(record: TxnRecord): void {
-    this.recent.delete(record.key);
-    this.recent.set(record.key, record);
-    if (record.rrn) this.recentRrns.set(record.rrn, record.key);
-    if (record.type === 'pre-auth' && record.responseCode === '00') this.recentAuths.set(authKey(record.panHash, record.authCode, record.date), record.key);
-    if (this.recent.size > RECENT_LIMIT) this.trimRecent();
-  }
-
-  /** Drops the oldest records that LMDB already has. */
-  private trimRecent(): void {
-    const applied = this.state.appliedSeq();
-    for (const [key, record] of this.recent) {
-      if (this.recent.size <= RECENT_LIMIT / 2 || record.seq > applied) break;
-      this.recent.delete(key);
-      this.recentRrns.delete(record.rrn);
-      this.recentAuths.delete(authKey(record.panHash, record.authCode, record.date));
-    }
-  }
-
-  daysSince(businessDate: string): number {
-    return this.businessDay - dayNumber(businessDate);
   }
 
   private acquire(): TxnContext {
@@ -428,6 +326,7 @@ export class Pipeline {
   }
 
   private release(ctx: TxnContext): void {
+    if (ctx.timer !== undefined) clearTimeout(ctx.timer);
     ctx.reset();
     this.free.push(ctx.id);
   }
@@ -441,24 +340,6 @@ const REQUIREMENT_DIGITS: readonly [ParameterKind, number][] = [
   ['aid', 5],
 ];
 
-/** Reference data changes (a merchant suspended, a BIN added) reach the workers within this time. */
-const REFERENCE_TTL_MS = 2000;
-const REFERENCE_CACHE_LIMIT = 10_000;
-
-function cached<V>(cache: Map<string, { at: number; value: V }>, key: string, load: () => V): V {
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit !== undefined && now - hit.at < REFERENCE_TTL_MS) return hit.value;
-  const value = load();
-  if (cache.size >= REFERENCE_CACHE_LIMIT) cache.clear();
-  cache.set(key, { at: now, value });
-  return value;
-}
-
 function two(n: number): string {
   return n < 10 ? '0' + n : String(n);
-}
-
-function dayNumber(yyyymmdd: string): number {
-  return Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))) / 86_400_000;
 }

@@ -1,20 +1,23 @@
 import { hash } from 'node:crypto';
 import { FormatError, TerminalMessage, decodeTerminalFrame } from '../codec/index.js';
-import { MAC_MTIS, classify, expired, luhnValid } from '../txn/index.js';
+import { F, MAC_MTIS, RC, batchOf, classify, expired, luhnValid, requestKeyOf } from '../txn/index.js';
 import type { TxnContext } from './context.js';
 import { HANDLERS } from './handlers/index.js';
-import type { Pipeline } from './pipeline.js';
+import type { Services } from './services.js';
 
 /**
  * The steps a request passes through, in order, each with one job. A step returns `''` to go on,
- * or the response code that ends the request (`CLOSE` drops the connection instead: the frame
- * was too broken to answer). The book then journals the outcome and the response goes out.
+ * the response code that ends the request, `CLOSE` to drop the connection (the frame was too
+ * broken to answer), or `PENDING` when its answer comes later: it has set `ctx.waitMs`, and
+ * whoever holds `ctx.ticket` hands the answer to `Services.resume`. The book then journals the
+ * outcome and the response goes out.
  */
-export type Step = (p: Pipeline, ctx: TxnContext) => string;
+export type Step = (s: Services, ctx: TxnContext) => string;
 
 export const CLOSE = 'close';
+export const PENDING = 'pending';
 
-const decode: Step = (_p, ctx) => {
+const decode: Step = (_s, ctx) => {
   try {
     ctx.request = decodeTerminalFrame(ctx.frame, 0, ctx.frame.length, false);
     return '';
@@ -23,140 +26,132 @@ const decode: Step = (_p, ctx) => {
     ctx.error = `${err.field} at byte ${err.offset}: ${err.reason}`;
     const partial = err.partial as TerminalMessage | undefined;
     // Answer `30` only when we can address the answer: a request MTI and a terminal id.
-    if (partial && partial.has(41) && partial.mti[2] !== undefined && Number(partial.mti[2]) % 2 === 0) {
+    if (partial && partial.has(F.TERMINAL_ID) && partial.mti[2] !== undefined && Number(partial.mti[2]) % 2 === 0) {
       ctx.request = partial;
-      return '30';
+      return RC.FORMAT_ERROR;
     }
     return CLOSE;
   }
 };
 
-const classifyRequest: Step = (_p, ctx) => {
+const classifyRequest: Step = (_s, ctx) => {
   const c = classify(ctx.request);
-  if (c === undefined || c.response) return '40';
+  if (c === undefined || c.response) return RC.FUNCTION_NOT_SUPPORTED;
   ctx.classification = c;
   ctx.handler = HANDLERS[c.type];
-  return ctx.handler ? '' : '40';
+  return ctx.handler ? '' : RC.FUNCTION_NOT_SUPPORTED;
 };
 
-const findTerminal: Step = (p, ctx) => {
-  const tid = ctx.request.text(41);
-  const terminal = tid === undefined ? undefined : p.terminal(tid);
-  if (terminal === undefined) return '97';
+const findTerminal: Step = (s, ctx) => {
+  const tid = ctx.request.text(F.TERMINAL_ID);
+  const terminal = tid === undefined ? undefined : s.terminal(tid);
+  if (terminal === undefined) return RC.TERMINAL_NOT_REGISTERED;
   ctx.terminal = terminal;
-  if (terminal.record.mid !== ctx.request.text(42)) return '03';
-  const merchant = p.merchant(terminal.record.mid);
-  if (merchant === undefined || merchant.status !== 'active') return '03';
+  if (terminal.record.mid !== ctx.request.text(F.MERCHANT_ID)) return RC.INVALID_MERCHANT;
+  const merchant = s.merchant(terminal.record.mid);
+  if (merchant === undefined || merchant.status !== 'active') return RC.INVALID_MERCHANT;
   ctx.merchant = merchant;
-  if (terminal.record.status !== 'active') return '58';
+  if (terminal.record.status !== 'active') return RC.NOT_PERMITTED_TO_TERMINAL;
   return '';
 };
 
-const checkSession: Step = (_p, ctx) => {
+const checkSession: Step = (_s, ctx) => {
   const session = ctx.handler!.session;
   if (!session) return '';
   const terminal = ctx.terminal!.record;
-  if (!terminal.signedIn || ctx.terminal!.mak === undefined) return '77';
+  if (!terminal.signedIn || ctx.terminal!.mak === undefined) return RC.BATCH_MISMATCH;
   if (session === 'signed-in') return '';
-  const batch = (ctx.request.text(60) ?? '').slice(2, 8);
-  return batch === terminal.batch ? '' : '77';
+  return batchOf(ctx.request) === terminal.batch ? '' : RC.BATCH_MISMATCH;
 };
 
-const verifyMac: Step = (p, ctx) => {
+const verifyMac: Step = (s, ctx) => {
   if (!MAC_MTIS.has(ctx.request.mti)) return '';
-  const mac = ctx.request.binary(64);
+  const mac = ctx.request.binary(F.MAC);
   const mak = ctx.terminal!.mak;
-  if (mac === undefined || mak === undefined) return 'A0';
-  const ok = p.hsm.verifyMac(mak, ctx.terminal!.record.macAlgorithm, ctx.frame, ctx.request.mabStart, ctx.request.mabEnd, mac, 0);
-  if (!ok) return 'A0';
+  if (mac === undefined || mak === undefined) return RC.MAC_ERROR;
+  const ok = s.hsm.verifyMac(mak, ctx.terminal!.record.macAlgorithm, ctx.frame, ctx.request.mabStart, ctx.request.mabEnd, mac, 0);
+  if (!ok) return RC.MAC_ERROR;
   ctx.authentic = true;
   return '';
 };
 
-/** Same request key and bytes: the original answer again. Same key, other bytes: `94`. */
-const checkRetransmission: Step = (p, ctx) => {
-  if (!ctx.handler!.indexed) return '';
+/** Same request key and bytes: the first answer again, byte for byte. Same key, other bytes: `94`. */
+const checkRetransmission: Step = (s, ctx) => {
+  const handler = ctx.handler!;
+  if (!handler.indexed) return '';
   const req = ctx.request;
-  ctx.requestKey = requestKey(req.text(42)!, req.text(41)!, (req.text(60) ?? '').slice(2, 8), req.text(11) ?? '', req.mti);
+  ctx.requestKey = requestKeyOf(req);
   ctx.mabHash = hash('sha256', ctx.frame.subarray(req.mabStart, req.mabEnd), 'base64');
-  const seen = p.txn(ctx.requestKey);
+  const seen = s.txn(ctx.requestKey);
   if (seen === undefined) {
     ctx.freshKey = true;
     return '';
   }
-  if (seen.mabHash !== ctx.mabHash) return '94';
+  if (seen.mabHash !== ctx.mabHash) return RC.DUPLICATE_TRANSACTION;
   ctx.replay = seen;
-  // The replayed answer carries the same issuer data (F44, F63) as the first.
-  const pan = cardNumber(req);
-  if (pan !== undefined) {
-    ctx.pan = pan;
-    ctx.bin = p.bin(pan);
-  }
+  // The first answer echoed the card number only for types that read the card.
+  if (handler.card) ctx.pan = cardNumber(req) ?? '';
   return seen.responseCode;
 };
 
-const checkCard: Step = (p, ctx) => {
+const checkCard: Step = (s, ctx) => {
   if (!ctx.handler!.card) return '';
   const req = ctx.request;
-  const track2 = req.text(35);
+  const track2 = req.text(F.TRACK_2);
   const pan = cardNumber(req);
-  if (pan === undefined) return '30';
+  if (pan === undefined) return RC.FORMAT_ERROR;
   ctx.pan = pan;
-  ctx.panHash = p.hsm.panToken(pan);
-  if (!luhnValid(pan)) return '14';
-  const bin = p.bin(pan);
-  if (bin === undefined) return '15';
+  ctx.panHash = s.hsm.panToken(pan);
+  if (!luhnValid(pan)) return RC.INVALID_CARD;
+  const bin = s.bin(pan);
+  if (bin === undefined) return RC.NO_SUCH_ISSUER;
   ctx.bin = bin;
   if (!bin.onUs) {
     ctx.route = 'host';
-    return '91';
+    return RC.ISSUER_UNAVAILABLE;
   }
   ctx.route = 'on-us';
-  const card = p.state.cards.get(pan);
-  if (card === undefined) return '14';
+  const card = s.card(pan);
+  if (card === undefined) return RC.INVALID_CARD;
   ctx.card = card;
-  if (card.status === 'lost') return '41';
-  if (card.status === 'stolen') return '43';
-  if (card.status !== 'active') return '57';
-  const expiry = req.text(14) ?? (track2 !== undefined ? track2.split('=')[1]?.slice(0, 4) : undefined);
-  if (expiry !== undefined && expiry !== card.expiry) return '54';
-  if (expired(card.expiry, new Date())) return '54';
+  if (card.status === 'lost') return RC.LOST_CARD;
+  if (card.status === 'stolen') return RC.STOLEN_CARD;
+  if (card.status !== 'active') return RC.NOT_PERMITTED_TO_CARD;
+  const expiry = req.text(F.EXPIRY) ?? (track2 !== undefined ? track2.split('=')[1]?.slice(0, 4) : undefined);
+  if (expiry !== undefined && expiry !== card.expiry) return RC.EXPIRED_CARD;
+  if (expired(card.expiry, new Date(ctx.at))) return RC.EXPIRED_CARD;
   return '';
 };
 
-const verifyPin: Step = (p, ctx) => {
+const verifyPin: Step = (s, ctx) => {
   const handler = ctx.handler!;
   if (!handler.pin || ctx.card === undefined) return '';
-  const entryMode = ctx.request.text(22) ?? '';
-  const block = ctx.request.binary(52);
-  if (entryMode[2] !== '1' && block === undefined) return handler.pin === 'required' ? '55' : '';
-  if (block === undefined) return '99';
-  const check = p.hsm.verifyPin(ctx.terminal!.pik!, block, ctx.pan, ctx.card.pinVerifier);
-  return check === 'ok' ? '' : check === 'wrong' ? '55' : '99';
+  const entryMode = ctx.request.text(F.ENTRY_MODE) ?? '';
+  const block = ctx.request.binary(F.PIN_BLOCK);
+  if (entryMode[2] !== '1' && block === undefined) return handler.pin === 'required' ? RC.WRONG_PIN : '';
+  if (block === undefined) return RC.PIN_FORMAT_ERROR;
+  const check = s.hsm.verifyPin(ctx.terminal!.pik!, block, ctx.pan, ctx.card.pinVerifier);
+  return check === 'ok' ? '' : check === 'wrong' ? RC.WRONG_PIN : RC.PIN_FORMAT_ERROR;
 };
 
-const checkAmount: Step = (_p, ctx) => {
+const checkAmount: Step = (_s, ctx) => {
   if (!ctx.handler!.amount) return '';
-  const amount = ctx.request.text(4);
-  if (amount === undefined) return '30';
+  const amount = ctx.request.text(F.AMOUNT);
+  if (amount === undefined) return RC.FORMAT_ERROR;
   ctx.amount = Number(amount);
-  if (ctx.amount <= 0) return '13';
-  if ((ctx.request.text(49) ?? '156') !== '156') return '13';
+  if (ctx.amount <= 0) return RC.INVALID_AMOUNT;
+  if ((ctx.request.text(F.CURRENCY) ?? '156') !== '156') return RC.INVALID_AMOUNT;
   return '';
 };
 
-const prepare: Step = (p, ctx) => ctx.handler!.prepare(p, ctx);
+const prepare: Step = (s, ctx) => ctx.handler!.prepare(s, ctx);
 
 /** The PAN from F2, else from track 2. */
 function cardNumber(req: TerminalMessage): string | undefined {
-  const pan = req.text(2);
+  const pan = req.text(F.PAN);
   if (pan !== undefined) return pan;
-  const track2 = req.text(35);
+  const track2 = req.text(F.TRACK_2);
   return track2 === undefined ? undefined : track2.slice(0, track2.indexOf('=') >>> 0);
-}
-
-export function requestKey(mid: string, tid: string, batch: string, stan: string, mti: string): string {
-  return `${mid}|${tid}|${batch}|${stan}|${mti}`;
 }
 
 /**

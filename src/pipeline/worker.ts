@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { REPLY_BYTES, packProposal, readReply, type Proposal, type Reply } from '../book/index.js';
-import { Doorbell, Ring } from '../ring/index.js';
+import { REPLY_BYTES, emptyReply, packProposal, readReply, type Proposal } from '../book/index.js';
+import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore } from '../store/index.js';
 import { Pipeline } from './pipeline.js';
@@ -43,20 +43,26 @@ export default async function serve(data: WorkerData): Promise<void> {
   const state = new StateStore(data.dataDir);
   const hsm = new SecurityModule(loadLmk(data.lmk));
   const frames = Ring.attach(data.frames);
-  const responses = Ring.attach(data.responses);
-  const proposals = Ring.attach(data.proposals);
+  // Responses to the acceptor and proposals to the book; what a full ring refuses waits, in order.
+  const responses = new Outbox(Ring.attach(data.responses), Doorbell.attach(data.acceptorBell));
+  const proposals = new Outbox(Ring.attach(data.proposals), Doorbell.attach(data.bookBell));
   const replies = Ring.attach(data.replies);
   const bell = Doorbell.attach(data.bell);
-  const acceptorBell = Doorbell.attach(data.acceptorBell);
-  const bookBell = Doorbell.attach(data.bookBell);
   const control = new Int32Array(data.control);
   const generation = data.generation << ID_BITS;
 
-  // Messages a full ring refused, kept in order until it has room.
-  const pendingResponses: { tag: number; bytes: Buffer }[] = [];
-  const pendingProposals: { tag: number; bytes: Buffer }[] = [];
-  let responded = false;
-  let proposed = false;
+  // Work done outside the drain loop (a waiting step answered by a timer or a host link) is
+  // published at the end of its own event-loop turn: the loop may be resting for a while.
+  let draining = false;
+  let publishQueued = false;
+  const publishLater = (): void => {
+    if (draining || publishQueued) return;
+    publishQueued = true;
+    queueMicrotask(() => {
+      publishQueued = false;
+      publish();
+    });
+  };
 
   const pipeline = new Pipeline({
     state,
@@ -68,26 +74,23 @@ export default async function serve(data: WorkerData): Promise<void> {
     keyRotationHours: data.keyRotationHours,
     log,
     respond(connection, frame, start, end) {
-      if (pendingResponses.length > 0 || !responses.push(connection, frame, start, end)) {
-        pendingResponses.push({ tag: connection, bytes: Buffer.from(frame.subarray(start, end)) });
-      }
-      responded = true;
+      responses.send(connection, frame, start, end);
+      publishLater();
     },
     close(connection) {
-      if (pendingResponses.length > 0 || !responses.push(connection, EMPTY, 0, 0)) pendingResponses.push({ tag: connection, bytes: EMPTY });
-      responded = true;
+      // An empty response: the acceptor closes the connection.
+      responses.send(connection, EMPTY, 0, 0);
+      publishLater();
     },
     propose(id, proposal: Proposal) {
+      // The packed bytes are a reused buffer: the outbox copies them if they must wait.
       const bytes = packProposal(proposal);
-      if (pendingProposals.length > 0 || !proposals.push(generation | id, bytes, 0, bytes.length)) {
-        // The packed bytes are a reused buffer: what waits for room needs its own copy.
-        pendingProposals.push({ tag: generation | id, bytes: Buffer.from(bytes) });
-      }
-      proposed = true;
+      proposals.send(generation | id, bytes, 0, bytes.length);
+      publishLater();
     },
   });
 
-  const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+  const reply = emptyReply();
   const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => pipeline.onFrame(tag, buf, start, end);
   const onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
     if ((tag & ~ID_MASK) !== generation || end - start !== REPLY_BYTES) return;
@@ -96,18 +99,8 @@ export default async function serve(data: WorkerData): Promise<void> {
 
   /** Makes what this turn produced visible to the acceptor and the book, waking whichever sleeps. */
   const publish = (): void => {
-    retry(pendingResponses, responses);
-    retry(pendingProposals, proposals);
-    if (responded) {
-      responses.flush();
-      acceptorBell.ring();
-      responded = false;
-    }
-    if (proposed) {
-      proposals.flush();
-      bookBell.ring();
-      proposed = false;
-    }
+    responses.flush();
+    proposals.flush();
   };
 
   log.info({ generation: data.generation }, 'worker serving');
@@ -118,14 +111,16 @@ export default async function serve(data: WorkerData): Promise<void> {
     // acceptor writes its answers while the next slice runs, instead of every thread waiting for
     // the others' whole burst.
     let work = 0;
+    draining = true;
     for (let slice = 0; slice < SLICES_PER_TURN; slice++) {
       const done = frames.drain(onFrame, SLICE) + replies.drain(onReply, SLICE);
       publish();
       work += done;
       if (done === 0) break;
     }
+    draining = false;
     // Either way the event loop gets a turn (log writes, timers).
-    await bell.rest(seen, work, pendingResponses.length + pendingProposals.length > 0 ? 1 : 1000);
+    await bell.rest(seen, work, responses.blocked || proposals.blocked ? 1 : 1000);
   }
   await state.close();
   log.info('worker stopped');
@@ -135,9 +130,3 @@ const EMPTY = Buffer.alloc(0);
 /** Frames (and replies) per slice, and slices before the event loop gets a turn. */
 const SLICE = 16;
 const SLICES_PER_TURN = 16;
-
-function retry(pending: { tag: number; bytes: Buffer }[], ring: Ring): void {
-  let sent = 0;
-  while (sent < pending.length && ring.push(pending[sent].tag, pending[sent].bytes, 0, pending[sent].bytes.length)) sent++;
-  if (sent > 0) pending.splice(0, sent);
-}

@@ -1,26 +1,26 @@
 import { parseF61 } from '../../codec/index.js';
 import type { TxnRecord } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
-import type { Pipeline } from '../pipeline.js';
-import { requestKey } from '../steps.js';
+import type { Services } from '../services.js';
 import { FINANCIAL, change, credit, debit, inverse, negate, purchaseLegs, type TypeHandler } from './handler.js';
+import { F, RC, requestKeyOf } from '../../txn/index.js';
 
 export const balanceInquiry: TypeHandler = {
   ...FINANCIAL,
   amount: false,
   authCode: false,
-  prepare(_p, ctx) {
+  prepare(_s, ctx) {
     ctx.inquiry = ctx.card!.account;
-    return '00';
+    return RC.APPROVED;
   },
 };
 
 export const sale: TypeHandler = {
   ...FINANCIAL,
-  prepare(_p, ctx) {
+  prepare(_s, ctx) {
     ctx.postings = purchaseLegs(ctx);
     ctx.totals = debit(ctx, ctx.amount, 1);
-    return '00';
+    return RC.APPROVED;
   },
 };
 
@@ -42,20 +42,20 @@ export function undo(ctx: TxnContext, original: TxnRecord, status: 'voided' | 'r
 export function voidOf(type: 'sale' | 'pre-auth-completion'): TypeHandler {
   return {
     ...FINANCIAL,
-    prepare(p, ctx) {
-      const f61 = parseF61(ctx.request.text(61) ?? '');
+    prepare(s, ctx) {
+      const f61 = parseF61(ctx.request.text(F.ORIGINAL_DATA) ?? '');
       const req = ctx.request;
-      const original = p.txn(requestKey(req.text(42)!, req.text(41)!, f61.batch, f61.stan, '0200'));
-      if (original === undefined || original.type !== type || original.status !== 'approved') return '25';
-      if (original.batch !== ctx.terminal!.record.batch) return '25';
-      const rrn = req.text(37);
-      if (rrn !== undefined && rrn !== original.rrn) return '25';
-      if (original.panHash !== ctx.panHash) return '25';
-      if (original.amount !== ctx.amount) return '64';
+      const original = s.txn(requestKeyOf(req, '0200', f61.batch, f61.stan));
+      if (original === undefined || original.type !== type || original.status !== 'approved') return RC.ORIGINAL_NOT_FOUND;
+      if (original.batch !== ctx.terminal!.record.batch) return RC.ORIGINAL_NOT_FOUND;
+      const rrn = req.text(F.RRN);
+      if (rrn !== undefined && rrn !== original.rrn) return RC.ORIGINAL_NOT_FOUND;
+      if (original.panHash !== ctx.panHash) return RC.ORIGINAL_NOT_FOUND;
+      if (original.amount !== ctx.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
       // Part of it went back as a refund: voiding the whole would pay the card twice.
-      if ((original.refunded ?? 0) > 0) return '25';
+      if ((original.refunded ?? 0) > 0) return RC.ORIGINAL_NOT_FOUND;
       undo(ctx, original, 'voided');
-      return '00';
+      return RC.APPROVED;
     },
   };
 }
@@ -63,57 +63,57 @@ export function voidOf(type: 'sale' | 'pre-auth-completion'): TypeHandler {
 /** Refund: F37 names the original by RRN, 61.3 its date; refunds may not add up beyond it. */
 export const refund: TypeHandler = {
   ...FINANCIAL,
-  prepare(p, ctx) {
-    const rrn = ctx.request.text(37);
-    if (rrn === undefined) return '25';
-    const original = p.txnByRrn(rrn);
-    if (original === undefined || (original.type !== 'sale' && original.type !== 'pre-auth-completion') || original.status !== 'approved') return '25';
-    const f61 = parseF61(ctx.request.text(61) ?? '');
-    if (f61.date && f61.date !== original.date) return '25';
-    if (original.mid !== ctx.merchant!.mid || original.panHash !== ctx.panHash) return '25';
-    if (p.daysSince(original.businessDate) > p.refundWindowDays) return '25';
-    if ((original.refunded ?? 0) + ctx.amount > original.amount) return '64';
+  prepare(s, ctx) {
+    const rrn = ctx.request.text(F.RRN);
+    if (rrn === undefined) return RC.ORIGINAL_NOT_FOUND;
+    const original = s.txnByRrn(rrn);
+    if (original === undefined || (original.type !== 'sale' && original.type !== 'pre-auth-completion') || original.status !== 'approved') return RC.ORIGINAL_NOT_FOUND;
+    const f61 = parseF61(ctx.request.text(F.ORIGINAL_DATA) ?? '');
+    if (f61.date && f61.date !== original.date) return RC.ORIGINAL_NOT_FOUND;
+    if (original.mid !== ctx.merchant!.mid || original.panHash !== ctx.panHash) return RC.ORIGINAL_NOT_FOUND;
+    if (s.daysSince(original.businessDate) > s.settings.refundWindowDays) return RC.ORIGINAL_NOT_FOUND;
+    if ((original.refunded ?? 0) + ctx.amount > original.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
     ctx.original = original;
     ctx.postings = inverse(purchaseLegs(ctx));
     ctx.totals = credit(ctx, ctx.amount, 1);
     ctx.originals = [{ key: original.key, refund: ctx.amount }];
     ctx.refundOf = { key: original.key, amount: ctx.amount, limit: original.amount };
-    return '00';
+    return RC.APPROVED;
   },
 };
 
 /** Transfer (chosen): F62 is the payee's PAN in ASCII digits; both cards on-us. */
 export const transfer: TypeHandler = {
   ...FINANCIAL,
-  echo: [62],
-  prepare(p, ctx) {
-    const payee = ctx.request.binary(62)?.toString('latin1');
-    if (payee === undefined || !/^\d{12,19}$/.test(payee)) return '30';
-    const card = p.state.cards.get(payee);
-    if (card === undefined || card.status !== 'active') return '14';
+  echo: [F.RESERVED_62],
+  prepare(s, ctx) {
+    const payee = ctx.request.binary(F.RESERVED_62)?.toString('latin1');
+    if (payee === undefined || !/^\d{12,19}$/.test(payee)) return RC.FORMAT_ERROR;
+    const card = s.card(payee);
+    if (card === undefined || card.status !== 'active') return RC.INVALID_CARD;
     ctx.postings = [
       { account: ctx.card!.account, amount: -ctx.amount },
       { account: card.account, amount: ctx.amount },
     ];
-    return '00';
+    return RC.APPROVED;
   },
 };
 
 /** Bill payment (chosen): F62 is ASCII biller code (4) + bill account; the response echoes it. */
 export const billPayment: TypeHandler = {
   ...FINANCIAL,
-  echo: [62],
-  prepare(p, ctx) {
-    const f62 = ctx.request.binary(62);
+  echo: [F.RESERVED_62],
+  prepare(s, ctx) {
+    const f62 = ctx.request.binary(F.RESERVED_62);
     const text = f62?.toString('latin1') ?? '';
-    if (text.length < 5) return '30';
-    const biller = p.state.billers.get(text.slice(0, 4));
-    if (biller === undefined) return '12';
+    if (text.length < 5) return RC.FORMAT_ERROR;
+    const biller = s.biller(text.slice(0, 4));
+    if (biller === undefined) return RC.INVALID_TRANSACTION;
     ctx.postings = [
       { account: ctx.card!.account, amount: -ctx.amount },
       { account: biller.account, amount: ctx.amount },
     ];
-    return '00';
+    return RC.APPROVED;
   },
 };
 
@@ -123,20 +123,20 @@ export const billPayment: TypeHandler = {
  */
 export const reversal: TypeHandler = {
   session: 'batch', indexed: true, card: false, pin: false, amount: true, rrn: false, authCode: false,
-  prepare(p: Pipeline, ctx) {
+  prepare(s: Services, ctx) {
     const spec = ctx.classification!.financial;
-    if (spec === undefined || !spec.reversible) return '12';
+    if (spec === undefined || !spec.reversible) return RC.INVALID_TRANSACTION;
     const req = ctx.request;
-    const original = p.txn(requestKey(req.text(42)!, req.text(41)!, (req.text(60) ?? '').slice(2, 8), req.text(11) ?? '', spec.mti));
-    const pan = req.text(2);
-    if (pan !== undefined) ctx.panHash = p.hsm.panToken(pan);
-    if (original === undefined || original.type !== spec.type) return '00';
+    const original = s.txn(requestKeyOf(req, spec.mti));
+    const pan = req.text(F.PAN);
+    if (pan !== undefined) ctx.panHash = s.hsm.panToken(pan);
+    if (original === undefined || original.type !== spec.type) return RC.APPROVED;
     ctx.original = original;
-    if (original.businessDate !== p.businessDate) return '25';
-    if (original.amount !== ctx.amount) return '64';
-    if (original.status !== 'approved') return '00';
-    if ((original.refunded ?? 0) > 0) return '25';
+    if (original.businessDate !== s.businessDate()) return RC.ORIGINAL_NOT_FOUND;
+    if (original.amount !== ctx.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
+    if (original.status !== 'approved') return RC.APPROVED;
+    if ((original.refunded ?? 0) > 0) return RC.ORIGINAL_NOT_FOUND;
     undo(ctx, original, 'reversed');
-    return '00';
+    return RC.APPROVED;
   },
 };

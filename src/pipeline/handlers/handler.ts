@@ -1,6 +1,6 @@
 import type { Posting, StatusChange, TotalsDelta, TxnRecord } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
-import type { Pipeline } from '../pipeline.js';
+import type { Services } from '../services.js';
 
 /**
  * What each transaction type needs of the common steps, and the one function that is its own:
@@ -20,7 +20,10 @@ export interface TypeHandler {
   readonly authCode: boolean;
   /** Request fields the response repeats beyond the common ones (also when a retransmission is replayed). */
   readonly echo?: readonly number[];
-  prepare(p: Pipeline, ctx: TxnContext): string;
+  /** The answer when a step this type waits on (a host leg) passes its deadline; default `98`. */
+  readonly timeout?: string;
+  /** A response code, or `PENDING` (with `ctx.waitMs` set) when the answer comes through `Services.resume`. */
+  prepare(s: Services, ctx: TxnContext): string;
 }
 
 /** Flags shared by the card-present financial types. */

@@ -1,5 +1,6 @@
 import type { ParameterKind } from '../../store/index.js';
 import { MANAGEMENT, type TypeHandler } from './handler.js';
+import { F, RC } from '../../txn/index.js';
 
 /** Largest F62 payload of one download response: items are never split across messages. */
 const CHUNK_BYTES = 480;
@@ -13,10 +14,10 @@ const CHUNK_BYTES = 480;
 export function parameterDownload(kind: ParameterKind): TypeHandler {
   return {
     ...MANAGEMENT,
-    prepare(p, ctx) {
-      const set = p.state.parameters.get(kind);
-      const from = Number(ctx.request.binary(62)?.toString('latin1') || '0');
-      if (!Number.isInteger(from) || from < 0) return '30';
+    prepare(s, ctx) {
+      const set = s.parameterSet(kind);
+      const from = Number(ctx.request.binary(F.RESERVED_62)?.toString('latin1') || '0');
+      if (!Number.isInteger(from) || from < 0) return RC.FORMAT_ERROR;
       const items = set?.items ?? [];
       const chunk: Buffer[] = [];
       let bytes = 0;
@@ -26,8 +27,8 @@ export function parameterDownload(kind: ParameterKind): TypeHandler {
         bytes += items[i].length;
       }
       const header = Buffer.from((i < items.length ? '1' : '0') + String(chunk.length).padStart(3, '0'), 'latin1');
-      ctx.extra.set(62, Buffer.concat([header, ...chunk]));
-      return '00';
+      ctx.extra.set(F.RESERVED_62, Buffer.concat([header, ...chunk]));
+      return RC.APPROVED;
     },
   };
 }
@@ -36,10 +37,10 @@ export function parameterDownload(kind: ParameterKind): TypeHandler {
 export function parameterDownloadEnd(kind: ParameterKind): TypeHandler {
   return {
     ...MANAGEMENT,
-    prepare(p, ctx) {
-      const version = p.state.parameters.get(kind)?.version ?? 0;
+    prepare(s, ctx) {
+      const version = s.parameterSet(kind)?.version ?? 0;
       ctx.terminalUpdate = { parameterVersions: { ...ctx.terminal!.record.parameterVersions, [kind]: version } };
-      return '00';
+      return RC.APPROVED;
     },
   };
 }
@@ -48,11 +49,11 @@ export function parameterDownloadEnd(kind: ParameterKind): TypeHandler {
 export function parameterQuery(kind: ParameterKind): TypeHandler {
   return {
     ...MANAGEMENT,
-    prepare(p, ctx) {
-      const set = p.state.parameters.get(kind);
+    prepare(s, ctx) {
+      const set = s.parameterSet(kind);
       const text = '0' + String(set?.items.length ?? 0).padStart(3, '0') + String(set?.version ?? 0).padStart(8, '0');
-      ctx.extra.set(62, Buffer.from(text, 'latin1'));
-      return '00';
+      ctx.extra.set(F.RESERVED_62, Buffer.from(text, 'latin1'));
+      return RC.APPROVED;
     },
   };
 }

@@ -1,9 +1,9 @@
 import { FormatError, buildSettlementTotals, parseBatchUpload, parseSettlementTotals, type SettlementSide } from '../../codec/index.js';
 import type { Discrepancy, SideTotals } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
-import type { Pipeline } from '../pipeline.js';
-import { requestKey } from '../steps.js';
+import type { Services } from '../services.js';
 import { MANAGEMENT, type TypeHandler } from './handler.js';
+import { batchOf, F, RC, requestKeyOf } from '../../txn/index.js';
 
 /** The batch after `batch` (n6, 000001 after 999999). */
 export function nextBatch(batch: string): string {
@@ -32,77 +32,75 @@ function side(ours: SideTotals, result: number): SettlementSide {
 export const settlement: TypeHandler = {
   ...MANAGEMENT,
   session: 'batch',
-  prepare(p, ctx) {
-    const f48 = ctx.request.text(48);
-    if (f48 === undefined) return '30';
-    let theirs;
-    try {
-      theirs = parseSettlementTotals(f48);
-    } catch (err) {
-      if (err instanceof FormatError) return '30';
-      throw err;
-    }
-    const ours = p.totals(ctx.terminal!);
+  prepare(s, ctx) {
+    const theirs = parsedF48(ctx, parseSettlementTotals);
+    if (theirs === undefined) return RC.FORMAT_ERROR;
+    const ours = s.totals(ctx.terminal!);
     const balanced = agrees(theirs.domestic, ours.domestic) && agrees(theirs.foreign, ours.foreign);
     const result = balanced ? 1 : 2;
-    ctx.extra.set(48, buildSettlementTotals({ domestic: side(ours.domestic, result), foreign: side(ours.foreign, result) }));
+    ctx.extra.set(F.ADDITIONAL_DATA, buildSettlementTotals({ domestic: side(ours.domestic, result), foreign: side(ours.foreign, result) }));
     if (balanced) ctx.terminalUpdate = { batch: nextBatch(ctx.terminal!.record.batch) };
-    return '00';
+    return RC.APPROVED;
   },
 };
 
+/** F48 read with `parse`; `undefined` when it is absent or does not fit (the request is answered `30`). */
+function parsedF48<V>(ctx: TxnContext, parse: (f48: string) => V): V | undefined {
+  const f48 = ctx.request.text(F.ADDITIONAL_DATA);
+  if (f48 === undefined) return undefined;
+  try {
+    return parse(f48);
+  } catch (err) {
+    if (err instanceof FormatError) return undefined;
+    throw err;
+  }
+}
+
 /** Compares one uploaded detail with what the switch recorded. */
-function compare(p: Pipeline, ctx: TxnContext, batch: string, stan: string, pan: string, amount: number): Discrepancy | undefined {
+function compare(s: Services, ctx: TxnContext, batch: string, stan: string, pan: string, amount: number): Discrepancy | undefined {
   const req = ctx.request;
-  const record = p.txn(requestKey(req.text(42)!, req.text(41)!, batch, stan, '0200')) ?? p.txn(requestKey(req.text(42)!, req.text(41)!, batch, stan, '0220'));
-  const base = { tid: req.text(41)!, batch, stan, uploaded: amount, businessDate: p.businessDate, at: ctx.at };
+  const record = s.txn(requestKeyOf(req, '0200', batch, stan)) ?? s.txn(requestKeyOf(req, '0220', batch, stan));
+  const base = { tid: req.text(F.TERMINAL_ID)!, batch, stan, uploaded: amount, businessDate: s.businessDate(), at: ctx.at };
   if (record === undefined) return { ...base, kind: 'missing', recorded: 0 };
   if (record.status !== 'approved') return { ...base, kind: 'status', recorded: record.amount };
   if (record.amount !== amount) return { ...base, kind: 'amount', recorded: record.amount };
-  if (record.panHash !== p.hsm.panToken(pan)) return { ...base, kind: 'card', recorded: record.amount };
+  if (record.panHash !== s.hsm.panToken(pan)) return { ...base, kind: 'card', recorded: record.amount };
   return undefined;
 }
 
 /** Batch upload (0320 201): every detail compared with the journal; differences kept for reconciliation. */
 export const batchUpload: TypeHandler = {
   ...MANAGEMENT,
-  prepare(p, ctx) {
-    const f48 = ctx.request.text(48);
-    if (f48 === undefined) return '30';
-    let records;
-    try {
-      records = parseBatchUpload(f48);
-    } catch (err) {
-      if (err instanceof FormatError) return '30';
-      throw err;
-    }
-    const batch = (ctx.request.text(60) ?? '').slice(2, 8);
+  prepare(s, ctx) {
+    const records = parsedF48(ctx, parseBatchUpload);
+    if (records === undefined) return RC.FORMAT_ERROR;
+    const batch = batchOf(ctx.request);
     const found: Discrepancy[] = [];
     for (const r of records) {
-      const d = compare(p, ctx, batch, r.stan, r.pan, Number(r.amount));
+      const d = compare(s, ctx, batch, r.stan, r.pan, Number(r.amount));
       if (d) found.push(d);
     }
     if (found.length > 0) ctx.discrepancies = found;
-    return '00';
+    return RC.APPROVED;
   },
 };
 
 /** Upload end (202/207): F48 is the detail count; a count that differs is a discrepancy too. The batch moves on. */
 export const batchUploadEnd: TypeHandler = {
   ...MANAGEMENT,
-  prepare(p, ctx) {
-    const f48 = ctx.request.text(48) ?? '';
-    if (!/^\d{4}$/.test(f48)) return '30';
+  prepare(s, ctx) {
+    const f48 = ctx.request.text(F.ADDITIONAL_DATA) ?? '';
+    if (!/^\d{4}$/.test(f48)) return RC.FORMAT_ERROR;
     const terminal = ctx.terminal!;
-    const batch = (ctx.request.text(60) ?? '').slice(2, 8);
+    const batch = batchOf(ctx.request);
     if (batch === terminal.record.batch) {
-      const ours = p.totals(terminal);
+      const ours = s.totals(terminal);
       const count = ours.domestic.debitCount + ours.domestic.creditCount + ours.foreign.debitCount + ours.foreign.creditCount;
       if (count !== Number(f48)) {
-        ctx.discrepancies = [{ tid: terminal.record.tid, batch, stan: '000000', kind: 'count', uploaded: Number(f48), recorded: count, businessDate: p.businessDate, at: ctx.at }];
+        ctx.discrepancies = [{ tid: terminal.record.tid, batch, stan: '000000', kind: 'count', uploaded: Number(f48), recorded: count, businessDate: s.businessDate(), at: ctx.at }];
       }
       ctx.terminalUpdate = { batch: nextBatch(batch) };
     }
-    return '00';
+    return RC.APPROVED;
   },
 };
