@@ -2,7 +2,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { JournalReader, StateStore } from '../store/index.js';
+import { JournalReader, StateStore, journalDates, journalDir, type JournalEntry } from '../store/index.js';
+import { basename, join } from 'node:path';
 
 /** What the book hands its apply thread. */
 export interface ApplyThreadData {
@@ -29,7 +30,7 @@ const CHECKPOINT_INTERVAL_MS = 1000;
 async function run(data: ApplyThreadData): Promise<void> {
   yieldToAnsweringThreads();
   const state = new StateStore(data.dataDir);
-  const journal = new JournalReader(data.journalPath);
+  const journal = new DayFollower(data.dataDir, basename(data.journalPath, '.sqlite'));
   const durable = new BigInt64Array(data.durable);
   let stopping = false;
   parentPort!.on('message', (msg: { stop?: boolean }) => {
@@ -60,6 +61,45 @@ async function run(data: ApplyThreadData): Promise<void> {
   await state.close();
   // The stop listener would keep this thread alive.
   parentPort!.close();
+}
+
+/**
+ * The journal as one sequence across day files: entries are read from the current day's file, and
+ * when it holds nothing more that is durable the next day's file is where the book went on (it
+ * changes days only between two groups, so a day's entries are all before the next day's).
+ */
+class DayFollower {
+  private date: string;
+  private reader: JournalReader;
+
+  constructor(
+    private readonly dataDir: string,
+    date: string,
+  ) {
+    this.date = date;
+    this.reader = new JournalReader(join(journalDir(dataDir), `${date}.sqlite`));
+  }
+
+  entries(after: number, upTo: number, limit: number): JournalEntry[] {
+    for (;;) {
+      const entries = this.reader.entries(after, upTo, limit);
+      if (entries.length > 0) return entries;
+      const next = journalDates(this.dataDir).find((d) => d > this.date);
+      if (next === undefined) return entries;
+      this.reader.checkpoint();
+      this.reader.close();
+      this.date = next;
+      this.reader = new JournalReader(join(journalDir(this.dataDir), `${next}.sqlite`));
+    }
+  }
+
+  checkpoint(): void {
+    this.reader.checkpoint();
+  }
+
+  close(): void {
+    this.reader.close();
+  }
 }
 
 /**

@@ -1,19 +1,45 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
-import { journalTail, type Journal, type JournalEntry, type StateStore } from '../store/index.js';
+import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
+import { dayNumber } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
-import type { Proposal, Reply } from './wire.js';
+import { emptyReply, type Proposal, type Reply } from './wire.js';
+
+/** What the book is started with. */
+export interface BookOptions {
+  /** The business date when no day's journal holds an entry yet (a first start); afterwards the newest such day's. */
+  businessDate: string;
+  /** Business days a pre-authorisation holds funds. */
+  holdDays: number;
+  /** Least time between two LMDB transactions of applied entries. */
+  applyIntervalMs?: number;
+  /** Apply durable entries to LMDB on this thread, after each sync, instead of on an apply thread (the in-process harness). */
+  applyInline?: boolean;
+}
+
+/** A change made through the book's control channel: journalled like a transaction. */
+export type ControlChange =
+  | { kind: 'business-date'; date: string }
+  | { kind: 'reference'; table: ReferenceTable; key: string; value: unknown }
+  | { kind: 'hold-sweep' };
+
+/** What a control change came to: the seq of its entry (the last released hold's for a sweep), or why it was refused. */
+export type ControlResult = { seq: number; released?: number } | { refused: string };
 
 /**
- * The book: the single writer of the ledger and the journal. It numbers each entry, decides what
- * only it can decide (funds), appends the entry to the journal, and after each group's fsync tells
- * its apply thread the entries are durable, for LMDB. Nothing here sends a response: the caller
- * replies only after `sync()` has made the entries durable.
+ * The book: the single writer of the ledger and the journal, and the owner of the business date.
+ * It numbers each entry, stamps it with the business date, decides what only it can decide (funds),
+ * appends the entry to the day's journal, and after each group's fsync has LMDB apply the entries.
+ * Nothing here sends a response: the caller replies only after `sync()` has made the entries durable.
  */
 export class Book {
   readonly ledger: Ledger;
   private lastSeq = 0;
+  private date: string;
+  private journal!: Journal;
+  /** Days' journals closed by a date change whose last group still waits for its fsync. */
+  private readonly retired: Journal[] = [];
   private readonly group: JournalEntry[] = [];
   /** Committed to the journal file, waiting for the fsync that makes them durable. */
   private readonly written: JournalEntry[] = [];
@@ -25,23 +51,34 @@ export class Book {
 
   constructor(
     private readonly state: StateStore,
-    private readonly journal: Journal,
-    /** Least time between two LMDB transactions of applied entries. */
-    private readonly applyIntervalMs?: number,
+    private readonly dataDir: string,
+    private readonly options: BookOptions,
   ) {
     this.ledger = new Ledger(state);
+    this.date = journalledDate(dataDir) ?? options.businessDate;
+  }
+
+  get businessDate(): string {
+    return this.date;
+  }
+
+  /** The current day's journal file. */
+  get journalPath(): string {
+    return this.journal.path;
   }
 
   /**
    * Replays the journal entries LMDB has not applied (after a crash), from every day's file, then
-   * continues their numbering and starts the thread that applies new entries as they become durable.
+   * continues their numbering, opens the current day's journal and starts applying new entries as
+   * they become durable.
    */
-  async recover(dataDir: string): Promise<number> {
-    const tail = journalTail(dataDir, this.state.appliedSeq());
+  async recover(): Promise<number> {
+    const tail = journalTail(this.dataDir, this.state.appliedSeq());
     if (tail.entries.length > 0) await this.state.applyEntries(tail.entries);
     this.lastSeq = Math.max(tail.maxSeq, this.state.appliedSeq());
     this.durableSeq = this.state.appliedSeq();
-    this.applier = new Applier(dataDir, this.journal.path, this.durableSeq, this.applyIntervalMs);
+    this.journal = new Journal(this.dataDir, this.date);
+    if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.options.applyIntervalMs);
     return tail.entries.length;
   }
 
@@ -63,9 +100,40 @@ export class Book {
     reply.rrn = p.rrn ? String(reply.seq).padStart(12, '0') : entry.rrn;
     reply.authCode = responseCode === '00' && p.authCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : '';
     reply.balance = p.inquiry !== undefined && responseCode === '00' ? this.ledger.available(p.inquiry) ?? NaN : NaN;
+    reply.businessDate = this.date;
     settleEntry(entry, reply);
     this.journal.append(entry);
     this.group.push(entry);
+  }
+
+  /**
+   * Carries out a control change, journalled as an entry of its own. A new business date starts a
+   * new day's journal between two groups: every entry is in exactly one day's file, the day its
+   * entry says. Returns why the change was refused, or the entry's seq.
+   */
+  control(change: ControlChange, at: number): ControlResult {
+    if (change.kind === 'hold-sweep') {
+      const released = this.expireHolds(at);
+      return released < 0 ? { refused: 'LMDB has not applied every entry yet; try again' } : { seq: this.lastSeq, released };
+    }
+    if (change.kind === 'business-date') {
+      if (!isDate(change.date)) return { refused: `not a date: ${change.date}` };
+      if (change.date <= this.date) return { refused: `the business date only moves forward: ${change.date} is not after ${this.date}` };
+      this.commit();
+      this.retired.push(this.journal);
+      this.journal = new Journal(this.dataDir, change.date);
+      this.date = change.date;
+    } else if (!REFERENCE_TABLES.includes(change.table)) {
+      return { refused: `no such reference table: ${String(change.table)}` };
+    } else if (typeof change.key !== 'string' || change.key === '') {
+      return { refused: 'a reference change needs a key' };
+    } else if (change.value === undefined || (change.value !== null && typeof change.value !== 'object')) {
+      return { refused: 'a reference value is a record, or null to remove the key' };
+    }
+    const entry = controlEntry(change, at);
+    if (change.kind === 'reference') entry.effects.reference = { table: change.table, key: change.key, value: change.value };
+    this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
+    return { seq: entry.seq };
   }
 
   /**
@@ -73,25 +141,39 @@ export class Book {
    * entry like any other. Runs only when LMDB has every committed entry, so it sees current statuses;
    * returns how many it released, or -1 when it could not run yet.
    */
-  expireHolds(businessDate: string, holdDays: number, at: number): number {
-    if (this.group.length > 0 || this.written.length > 0 || this.applier === undefined || this.applier.applied < this.lastSeq) return -1;
+  expireHolds(at: number, holdDays = this.options.holdDays): number {
+    if (!this.caughtUp) return -1;
     this.state.refresh();
-    const today = dayNumber(businessDate);
-    const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+    const today = dayNumber(this.date);
     let expired = 0;
     for (const { value: key } of this.state.auths.getRange()) {
       const hold = this.state.txns.get(key);
       if (hold === undefined || hold.status !== 'approved' || today - dayNumber(hold.businessDate) <= holdDays) continue;
       const entry: JournalEntry = {
-        seq: 0, at, businessDate, type: 'hold-expiry', mti: '', mid: hold.mid, tid: hold.tid, batch: hold.batch, stan: hold.stan,
-        rrn: hold.rrn, authCode: hold.authCode, panMasked: '', panHash: hold.panHash, amount: hold.amount, currency: '156',
-        responseCode: '00', originalKey: hold.key, route: 'on-us', latencyUs: 0, requestKey: '',
+        ...blankEntry(), at, type: 'hold-expiry', mid: hold.mid, tid: hold.tid, batch: hold.batch, stan: hold.stan,
+        rrn: hold.rrn, authCode: hold.authCode, panHash: hold.panHash, amount: hold.amount, currency: '156',
+        responseCode: '00', originalKey: hold.key, route: 'on-us',
         effects: { holds: (hold.holds ?? []).map((h) => ({ account: h.account, amount: -h.amount })), originals: [{ key: hold.key, status: 'expired' }] },
       };
-      this.enter({ entry, rrn: false, authCode: false }, reply);
+      this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
       expired++;
     }
     return expired;
+  }
+
+  /** Highest seq made durable. */
+  get durable(): number {
+    return this.durableSeq;
+  }
+
+  /** LMDB holds every entry entered so far: what reads LMDB (the hold sweep) sees current state. */
+  get caughtUp(): boolean {
+    return this.group.length === 0 && this.written.length === 0 && this.applied >= this.lastSeq;
+  }
+
+  /** Highest journal seq LMDB holds. */
+  private get applied(): number {
+    return this.applier?.applied ?? this.state.appliedSeq();
   }
 
   private refundedSoFar(key: string): number {
@@ -125,19 +207,24 @@ export class Book {
   }
 
   /**
-   * Makes every committed entry durable (one fdatasync, off this thread) and hands them to the
-   * apply thread. One at a time: groups committed meanwhile wait for the next. LMDB runs behind the
-   * journal: the journal's fsync never waits for LMDB, LMDB never holds an entry the journal could
-   * lose, and a crash in between is repaired by `recover()`.
+   * Makes every committed entry durable (one fdatasync per day's file, off this thread) and hands
+   * them to LMDB; resolves with them. One at a time: groups committed meanwhile wait for the next.
+   * LMDB runs behind the journal: the journal's fsync never waits for LMDB, LMDB never holds an
+   * entry the journal could lose, and a crash in between is repaired by `recover()`.
    */
-  async sync(): Promise<void> {
+  async sync(): Promise<readonly JournalEntry[]> {
     // LMDB that stopped following the journal is fatal: originals and balances would go stale.
     if (this.applier?.failure) throw this.applier.failure;
     const entries = this.written.splice(0);
-    if (entries.length === 0) return;
-    await this.journal.sync();
+    if (entries.length === 0) return entries;
+    const retired = this.retired.splice(0);
+    if (retired.length === 0) await this.journal.sync();
+    else await Promise.all([this.journal.sync(), ...retired.map((j) => j.sync())]);
+    for (const journal of retired) journal.close();
     this.durableSeq = entries[entries.length - 1].seq;
-    this.applier!.durable(this.durableSeq);
+    if (this.applier) this.applier.durable(this.durableSeq);
+    else await this.state.applyEntries(entries);
+    return entries;
   }
 
   /** Resolves when every durable entry is in LMDB too. */
@@ -145,13 +232,23 @@ export class Book {
     await this.applier?.caughtUp(this.durableSeq);
   }
 
-  /** Lets the apply thread apply every durable entry, then ends it. */
+  /** Lets LMDB apply every durable entry, then closes the journal. */
   async close(): Promise<void> {
     await this.applier?.stop();
+    this.journal.close();
     if (this.applier?.failure) throw this.applier.failure;
   }
 }
 
-function dayNumber(yyyymmdd: string): number {
-  return Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))) / 86_400_000;
+
+const SCRATCH_REPLY: Reply = emptyReply();
+
+function controlEntry(change: ControlChange, at: number): JournalEntry {
+  return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: '00', route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${change.key}` : '' };
+}
+
+function isDate(yyyymmdd: string): boolean {
+  if (!/^\d{8}$/.test(yyyymmdd)) return false;
+  const d = new Date(Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))));
+  return d.getUTCDate() === Number(yyyymmdd.slice(6, 8)) && d.getUTCMonth() === Number(yyyymmdd.slice(4, 6)) - 1;
 }

@@ -7,6 +7,7 @@ import type { Reply } from './wire.js';
  */
 export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   entry.seq = outcome.seq;
+  entry.businessDate = outcome.businessDate;
   entry.rrn = outcome.rrn;
   entry.authCode = outcome.authCode;
   entry.responseCode = outcome.responseCode;
@@ -21,6 +22,7 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   const txn = effects.txn;
   if (txn) {
     txn.seq = outcome.seq;
+    txn.businessDate = outcome.businessDate;
     txn.rrn = outcome.rrn;
     txn.authCode = outcome.authCode;
     txn.responseCode = outcome.responseCode;

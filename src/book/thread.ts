@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Doorbell, Ring } from '../ring/index.js';
-import { Journal, StateStore } from '../store/index.js';
-import { Book } from './book.js';
-import { REPLY_BYTES, unpackProposal, writeReply, type Reply } from './wire.js';
+import { Doorbell, Outbox, Ring } from '../ring/index.js';
+import { StateStore, type JournalEntry } from '../store/index.js';
+import { Book, type ControlChange, type ControlResult } from './book.js';
+import { FeedWriter } from './feed.js';
+import { REPLY_BYTES, emptyReply, unpackProposal, writeReply, type Reply } from './wire.js';
 
 /** How often pre-auth holds past their days are looked for. */
 const HOLD_SWEEP_MS = 3_600_000;
@@ -10,9 +11,12 @@ const HOLD_SWEEP_MS = 3_600_000;
 /** What the main thread hands the book thread. */
 export interface BookThreadData {
   dataDir: string;
+  /** The business date of a first start; afterwards the book's own (the newest day's journal). */
   businessDate: string;
   holdDays: number;
   bell: SharedArrayBuffer;
+  /** The event feed's ring: a summary of every durable entry. */
+  feed: SharedArrayBuffer;
   workers: { proposals: SharedArrayBuffer; replies: SharedArrayBuffer; bell: SharedArrayBuffer }[];
 }
 
@@ -44,14 +48,10 @@ class HeldReplies {
   }
 }
 
-/** One worker's rings as the book sees them, with replies a full ring refused, in order. */
+/** One worker's rings as the book sees them: its replies go out through an outbox that keeps what a full ring refused, in order. */
 interface WorkerRings {
   proposals: Ring;
-  replies: Ring;
-  bell: Doorbell;
-  outbox: { tag: number; bytes: Buffer }[];
-  /** Replies were pushed since its bell last rang. */
-  touched: boolean;
+  replies: Outbox;
 }
 
 /**
@@ -62,28 +62,26 @@ interface WorkerRings {
  */
 async function run(data: BookThreadData): Promise<void> {
   const state = new StateStore(data.dataDir);
-  const journal = new Journal(data.dataDir, data.businessDate);
-  const book = new Book(state, journal);
-  const replayed = await book.recover(data.dataDir);
-  await state.meta.put('businessDate', data.businessDate);
+  const book = new Book(state, data.dataDir, { businessDate: data.businessDate, holdDays: data.holdDays });
+  const replayed = await book.recover();
+  const feed = new FeedWriter(data.feed);
   const bell = Doorbell.attach(data.bell);
   const workers: WorkerRings[] = data.workers.map((w) => ({
     proposals: Ring.attach(w.proposals),
-    replies: Ring.attach(w.replies),
-    bell: Doorbell.attach(w.bell),
-    outbox: [],
-    touched: false,
+    replies: new Outbox(Ring.attach(w.replies), Doorbell.attach(w.bell)),
   }));
   let stopping = false;
-  parentPort!.on('message', (msg: { stop?: boolean }) => {
-    if (msg.stop) {
-      stopping = true;
-      bell.ring();
-    }
+  // Control changes wait for the turn's start (between two groups); each is answered once its entry is durable.
+  const controls: { id: number; change: ControlChange }[] = [];
+  let acks: { id: number; result: ControlResult & { seq: number } }[] = [];
+  parentPort!.on('message', (msg: { stop?: boolean; control?: number; change?: ControlChange }) => {
+    if (msg.stop) stopping = true;
+    if (msg.control !== undefined) controls.push({ id: msg.control, change: msg.change! });
+    bell.ring();
   });
-  parentPort!.postMessage({ ready: true, replayed, appliedSeq: state.appliedSeq() });
+  parentPort!.postMessage({ ready: true, replayed, appliedSeq: state.appliedSeq(), businessDate: book.businessDate });
 
-  const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+  const reply = emptyReply();
   // Replies to entries not yet covered by an fsync (their group is still open), and to those the fsync in flight covers.
   let waiting = new HeldReplies();
   let syncing = new HeldReplies();
@@ -94,10 +92,20 @@ async function run(data: BookThreadData): Promise<void> {
     book.enter(proposal, reply);
     waiting.add(current, tag, reply);
   };
-  const release = (): void => {
+  const release = (entries: readonly JournalEntry[]): void => {
     deliver(workers, syncing);
+    feed.publish(entries);
+    acknowledge();
     inFlight = undefined;
     bell.ring();
+  };
+  /** Answers the control changes whose entries are durable. */
+  const acknowledge = (): void => {
+    acks = acks.filter((a) => {
+      if (a.result.seq > book.durable) return true;
+      parentPort!.postMessage({ control: a.id, result: a.result, businessDate: book.businessDate });
+      return false;
+    });
   };
   const startSync = (): void => {
     book.commit();
@@ -107,15 +115,34 @@ async function run(data: BookThreadData): Promise<void> {
     // A journal that cannot be made durable is fatal: nothing after it may be answered.
     inFlight = book.sync().then(release, fatal);
   };
-
   let sweptAt = 0;
+  const applyControls = (): void => {
+    let kept = 0;
+    for (const control of controls) {
+      // A hold sweep reads LMDB: it waits (a turn or a few) until LMDB has applied every entry.
+      if (control.change.kind === 'hold-sweep' && !book.caughtUp) {
+        controls[kept++] = control;
+        continue;
+      }
+      const result = book.control(control.change, Date.now());
+      if ('refused' in result) parentPort!.postMessage({ control: control.id, result });
+      else acks.push({ id: control.id, result });
+      // A new day: look for holds past their days at once.
+      if (control.change.kind === 'business-date' && !('refused' in result)) sweptAt = 0;
+    }
+    controls.length = kept;
+    // A sweep that released nothing wrote nothing: its answer need not wait for an fsync.
+    acknowledge();
+  };
+
   while (!stopping) {
     const seen = bell.rung;
     // The book only reads LMDB: a read snapshot kept across turns would go stale and stop LMDB from
     // reusing the pages the apply thread frees (the state file would grow with every apply).
     state.refresh();
+    if (controls.length > 0) applyControls();
     if (Date.now() - sweptAt > HOLD_SWEEP_MS && book.pending === 0) {
-      const expired = book.expireHolds(data.businessDate, data.holdDays, Date.now());
+      const expired = book.expireHolds(Date.now());
       if (expired >= 0) sweptAt = Date.now();
     }
     let work = 0;
@@ -133,45 +160,27 @@ async function run(data: BookThreadData): Promise<void> {
   }
   flushOutboxes(workers);
   await book.close();
-  journal.close();
   await state.close();
   parentPort!.postMessage({ stopped: true });
 }
 
-/** Hands durable replies to their workers' rings (what does not fit waits in the outbox, in order). */
+/**
+ * Hands durable replies to their workers' rings, one flush and one wake-up per worker that got
+ * some (what does not fit waits in its outbox, copied: the held bytes are reused).
+ */
 function deliver(workers: WorkerRings[], held: HeldReplies): void {
   for (let i = 0; i < held.count; i++) {
-    const w = workers[held.workers[i]];
     const at = i * REPLY_BYTES;
-    if (w.outbox.length > 0 || !w.replies.push(held.tags[i], held.bytes, at, at + REPLY_BYTES)) {
-      w.outbox.push({ tag: held.tags[i], bytes: Buffer.from(held.bytes.subarray(at, at + REPLY_BYTES)) });
-    } else {
-      w.touched = true;
-    }
+    workers[held.workers[i]].replies.send(held.tags[i], held.bytes, at, at + REPLY_BYTES);
   }
   held.clear();
-  for (const w of workers) {
-    if (!w.touched) continue;
-    w.touched = false;
-    w.replies.flush();
-    w.bell.ring();
-  }
+  for (const w of workers) w.replies.publish();
 }
 
 /** Retries replies full rings refused; true while some are still waiting. */
 function flushOutboxes(workers: WorkerRings[]): boolean {
   let blocked = false;
-  for (const w of workers) {
-    if (w.outbox.length === 0) continue;
-    let sent = 0;
-    while (sent < w.outbox.length && w.replies.push(w.outbox[sent].tag, w.outbox[sent].bytes, 0, REPLY_BYTES)) sent++;
-    if (sent > 0) {
-      w.outbox.splice(0, sent);
-      w.replies.flush();
-      w.bell.ring();
-    }
-    if (w.outbox.length > 0) blocked = true;
-  }
+  for (const w of workers) if (w.replies.flush()) blocked = true;
   return blocked;
 }
 

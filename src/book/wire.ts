@@ -54,7 +54,7 @@ export interface Proposal {
 }
 
 /** The book's answer, a fixed binary layout: no JSON on the reply path. */
-export const REPLY_BYTES = 40;
+export const REPLY_BYTES = 48;
 
 export interface Reply {
   seq: number;
@@ -62,6 +62,13 @@ export interface Reply {
   responseCode: string;
   authCode: string;
   rrn: string;
+  /** The business date the book journalled the entry under: workers learn the date from it. */
+  businessDate: string;
+}
+
+/** A reply to fill in (one per reader: replies are read into it, not allocated). */
+export function emptyReply(): Reply {
+  return { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '', businessDate: '' };
 }
 
 export function writeReply(out: Buffer, r: Reply, at = 0): void {
@@ -70,6 +77,7 @@ export function writeReply(out: Buffer, r: Reply, at = 0): void {
   out.write(r.responseCode.padEnd(2, ' '), at + 16, 2, 'latin1');
   out.write(r.authCode.padEnd(6, ' '), at + 18, 6, 'latin1');
   out.write(r.rrn.padEnd(12, ' '), at + 24, 12, 'latin1');
+  out.write(r.businessDate.padEnd(8, ' '), at + 36, 8, 'latin1');
 }
 
 export function readReply(buf: Buffer, start: number, into: Reply): Reply {
@@ -78,5 +86,14 @@ export function readReply(buf: Buffer, start: number, into: Reply): Reply {
   into.responseCode = buf.toString('latin1', start + 16, start + 18);
   into.authCode = buf.toString('latin1', start + 18, start + 24).trimEnd();
   into.rrn = buf.toString('latin1', start + 24, start + 36).trimEnd();
+  // Dates rarely change: keep the string already held rather than making one per reply.
+  if (into.businessDate.length !== 8 || !sameLatin1(buf, start + 36, into.businessDate)) {
+    into.businessDate = buf.toString('latin1', start + 36, start + 44).trimEnd();
+  }
   return into;
+}
+
+function sameLatin1(buf: Buffer, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
+  return true;
 }

@@ -3,16 +3,19 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import pino, { type Logger } from 'pino';
-import type { BookThreadData } from '../book/index.js';
+import { EventFeed, type BookThreadData, type ControlChange, type ControlResult } from '../book/index.js';
 import { Acceptor, type WorkerLink } from '../channels/index.js';
 import { AdminServer } from '../ops/index.js';
 import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore, seedDemo } from '../store/index.js';
+import { localDate } from '../txn/index.js';
 import type { SwitchConfig } from './config.js';
 
 export { ConfigError, DEFAULTS, START_USAGE, loadConfig, type SwitchConfig } from './config.js';
+export type { ControlChange, ControlResult } from '../book/index.js';
+export { InProcessSwitch, type Answer, type InProcessOptions } from './in-process.js';
 
 const FRAME_RING = 1 << 20;
 const BOOK_RING = 1 << 21;
@@ -20,10 +23,16 @@ const BOOK_RING = 1 << 21;
 export interface RunningSwitch {
   posPort: number;
   adminPort: number;
+  /** The business date the book started with (it moves on through `control`). */
   businessDate: string;
   log: Logger;
+  /** Every durable journal entry, summarised, in order. */
+  feed: EventFeed;
+  /** A change through the book's control channel; resolves once its entry is durable, or with why it was refused. */
+  control(change: ControlChange): Promise<ControlResult>;
   close(): Promise<void>;
 }
+
 
 /** One pipeline worker's rings and its long-lived task. */
 interface WorkerSlot {
@@ -42,7 +51,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const hsm = new SecurityModule(loadLmk(lmk));
   const state = new StateStore(config.dataDir);
   if (config.demo && (await seedDemo(state, hsm))) log.info('demo set-up created');
-  const businessDate = state.businessDate() ?? localDate(new Date());
+  // The book owns the business date: this is only the date of a first start.
+  const firstDate = localDate(new Date());
 
   const bookBell = Doorbell.create();
   const acceptorBell = Doorbell.create();
@@ -56,7 +66,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       generation: 0,
       dataDir: config.dataDir,
       lmk,
-      businessDate,
+      businessDate: firstDate,
       acquirerId: config.acquirerId,
       refundWindowDays: config.refundWindowDays,
       holdDays: config.holdDays,
@@ -80,7 +90,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       ? new InlinePipeline({
           state,
           hsm,
-          businessDate,
+          businessDate: firstDate,
           acquirerId: config.acquirerId,
           refundWindowDays: config.refundWindowDays,
           holdDays: config.holdDays,
@@ -93,7 +103,12 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       : undefined;
   const bookLinks = slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell }));
   if (inline) bookLinks.push({ proposals: inline.proposalsSab, replies: inline.repliesSab, bell: acceptorBell.sab });
-  const book = await startBook({ dataDir: config.dataDir, businessDate, holdDays: config.holdDays, bell: bookBell.sab, workers: bookLinks }, log);
+  const { feed, sab: feedSab } = EventFeed.create();
+  const book = await startBook({ dataDir: config.dataDir, businessDate: firstDate, holdDays: config.holdDays, bell: bookBell.sab, feed: feedSab, workers: bookLinks }, log);
+  const businessDate = book.businessDate;
+  for (const slot of slots) slot.data.businessDate = businessDate;
+  inline?.learnBusinessDate(businessDate);
+  feed.start();
 
   const pool = new Piscina<WorkerData, void>({
     filename: new URL('../pipeline/worker.js', import.meta.url).href,
@@ -138,7 +153,14 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const admin = new AdminServer(
     {
       accepting: () => running,
-      snapshot: () => ({ businessDate, connections: acceptor.connectionCount, workers: config.workers }),
+      snapshot: () => ({
+        businessDate: book.businessDate,
+        connections: acceptor.connectionCount,
+        workers: config.workers,
+        journalledSeq: feed.lastSeq,
+        entriesByType: Object.fromEntries(feed.byType),
+        entriesByCode: Object.fromEntries(feed.byCode),
+      }),
     },
     log,
   );
@@ -150,6 +172,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     adminPort,
     businessDate,
     log,
+    feed,
+    control: (change) => book.control(change),
     close() {
       closing ??= stop();
       return closing;
@@ -168,23 +192,46 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     await Promise.all(slots.map((s) => s.task));
     await pool.destroy();
     await book.stop();
+    feed.stop();
     await state.close();
   }
 }
 
 interface BookHandle {
+  /** The business date now (updated by each date change made through `control`). */
+  readonly businessDate: string;
+  control(change: ControlChange): Promise<ControlResult>;
   stop(): Promise<void>;
+}
+
+/** Messages from the book thread. */
+interface BookMessage {
+  ready?: boolean;
+  replayed?: number;
+  appliedSeq?: number;
+  businessDate?: string;
+  control?: number;
+  result?: ControlResult;
+  fatal?: string;
+  stopped?: boolean;
 }
 
 async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle> {
   const thread = new Worker(new URL('../book/thread.js', import.meta.url), { workerData: data });
   let stopped: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (stopped = resolve));
+  let businessDate = data.businessDate;
+  const controls = new Map<number, (result: ControlResult) => void>();
+  let nextControl = 1;
   await new Promise<void>((resolve, reject) => {
-    thread.on('message', (msg: { ready?: boolean; replayed?: number; appliedSeq?: number; fatal?: string; stopped?: boolean }) => {
+    thread.on('message', (msg: BookMessage) => {
+      if (msg.businessDate) businessDate = msg.businessDate;
       if (msg.ready) {
-        log.info({ replayed: msg.replayed, appliedSeq: msg.appliedSeq }, 'book ready');
+        log.info({ replayed: msg.replayed, appliedSeq: msg.appliedSeq, businessDate }, 'book ready');
         resolve();
+      } else if (msg.control !== undefined) {
+        controls.get(msg.control)?.(msg.result!);
+        controls.delete(msg.control);
       } else if (msg.fatal) {
         log.fatal({ error: msg.fatal }, 'book failed: the journal cannot be written, stopping');
         reject(new Error(msg.fatal));
@@ -203,6 +250,16 @@ async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle>
     process.exit(70);
   });
   return {
+    get businessDate() {
+      return businessDate;
+    },
+    control(change) {
+      const id = nextControl++;
+      return new Promise((resolve) => {
+        controls.set(id, resolve);
+        thread.postMessage({ control: id, change });
+      });
+    },
     async stop() {
       stopping = true;
       thread.postMessage({ stop: true });
@@ -210,8 +267,4 @@ async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle>
       await thread.terminate();
     },
   };
-}
-
-function localDate(d: Date): string {
-  return String(d.getFullYear()) + String(d.getMonth() + 1).padStart(2, '0') + String(d.getDate()).padStart(2, '0');
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { Book, type Proposal, type Reply } from '../../src/book/index.js';
+import { Book, emptyReply, type Proposal } from '../../src/book/index.js';
 import { Journal, JournalReader, StateStore, type Account, type JournalEntry } from '../../src/store/index.js';
 
 const DATE = '20261124';
@@ -22,29 +22,26 @@ function sale(card: string, amount: number, stan: number): Proposal {
   return { entry, rrn: true, authCode: true };
 }
 
-async function setUp(t: Test): Promise<{ dir: string; state: StateStore; journal: Journal; book: Book }> {
+async function setUp(t: Test): Promise<{ dir: string; state: StateStore; book: Book }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-apply-'));
   const state = new StateStore(dir);
   await state.accounts.put('card', account('card', 'card', 100_000));
   await state.accounts.put('merchant', account('merchant', 'merchant', 0));
-  const journal = new Journal(dir, DATE);
   // A short interval: the test waits for the thread, not for time.
-  const book = new Book(state, journal, 5);
-  await book.recover(dir);
+  const book = new Book(state, dir, { businessDate: DATE, holdDays: 30, applyIntervalMs: 5 });
+  await book.recover();
   t.teardown(async () => {
     await book.close().catch(() => undefined);
-    journal.close();
     await state.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { dir, state, journal, book };
+  return { dir, state, book };
 }
 
-const reply = (): Reply => ({ seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' });
 
 t.test('LMDB gets every durable entry from the apply thread, and nothing before it is durable', async (t) => {
   const { state, book } = await setUp(t);
-  const r = reply();
+  const r = emptyReply();
   for (let i = 1; i <= 50; i++) book.enter(sale('card', 100, i), r);
   t.equal(r.seq, 50);
   book.commit();
@@ -64,7 +61,7 @@ t.test('LMDB gets every durable entry from the apply thread, and nothing before 
 
 t.test('an apply thread that fails makes the next sync fail: LMDB may not silently fall behind', async (t) => {
   const { state, book } = await setUp(t);
-  const r = reply();
+  const r = emptyReply();
   book.enter(sale('card', 100, 1), r);
   t.equal(r.responseCode, '00', 'the book has the account (it read it before it vanished)');
   // The account disappears from LMDB behind the book's back: applying the posting cannot work.

@@ -37,27 +37,24 @@ t.test('a pre-auth hold is released once it is older than the hold days, and onl
   t.equal(res.text(39), '00', 'pre-auth approved');
   term.close();
   const firstDay = sw.businessDate;
-  await sw.close();
-  t.equal(await held(dataDir, pan), 8_000, 'the hold is on the card');
 
-  // 30 days later the hold is still within its days.
-  const state = new StateStore(dataDir);
-  await state.meta.put('businessDate', dateAfter(firstDay, 30));
-  await state.close();
-  sw = await startSwitch(config, silent);
+  // 30 days later the hold is still within its days. The sweep runs on request (and at each new day).
+  t.match(await sw.control({ kind: 'business-date', date: dateAfter(firstDay, 30) }), { seq: Number });
+  t.match(await sw.control({ kind: 'hold-sweep' }), { released: 0 }, 'day 30: nothing released');
   await sw.close();
   t.equal(await held(dataDir, pan), 8_000, 'day 30: still held');
 
-  // 31 days later the sweep at start releases it, as a journal entry of its own.
-  const later = new StateStore(dataDir);
-  await later.meta.put('businessDate', dateAfter(firstDay, 31));
-  await later.close();
+  // 31 days later the sweep releases it, as a journal entry of its own.
   sw = await startSwitch(config, silent);
+  t.equal(sw.businessDate, dateAfter(firstDay, 30), 'the business date survives a restart');
+  t.match(await sw.control({ kind: 'business-date', date: dateAfter(firstDay, 31) }), { seq: Number });
+  t.match(await sw.control({ kind: 'hold-sweep' }), { seq: Number }, 'a sweep on day 31');
   await sw.close();
   t.equal(await held(dataDir, pan), 0, 'day 31: released');
   sw = await startSwitch(config, silent);
+  t.match(await sw.control({ kind: 'hold-sweep' }), { released: 0 }, 'a second sweep releases nothing more');
   await sw.close();
-  t.equal(await held(dataDir, pan), 0, 'a second start releases nothing more');
+  t.equal(await held(dataDir, pan), 0, 'still released, once');
   const check = new StateStore(dataDir);
   const expired = [...check.txns.getRange()].map(({ value }) => value).filter((r) => r.type === 'pre-auth');
   await check.close();

@@ -1,0 +1,122 @@
+import { Ring } from '../ring/index.js';
+import { BinaryReader, BinaryWriter, type JournalEntry } from '../store/index.js';
+
+/**
+ * One durable journal entry as the operations plane sees it: what happened, to whom, how fast, and
+ * nothing a log or a screen may not show (no PAN, not even masked; no keys; no card token).
+ */
+export interface EntrySummary {
+  seq: number;
+  /** Epoch milliseconds when the request arrived. */
+  at: number;
+  businessDate: string;
+  type: string;
+  responseCode: string;
+  amount: number;
+  latencyUs: number;
+  route: string;
+  mid: string;
+  tid: string;
+}
+
+const writer = new BinaryWriter(256);
+
+/**
+ * The book's end of the event feed: after each fsync, one summary per durable entry into a ring
+ * that the main thread drains. A feed nobody drains fills up; then summaries are dropped and
+ * counted, and the book never waits for its readers.
+ */
+export class FeedWriter {
+  private readonly ring: Ring;
+  /** Summaries a full ring refused. */
+  dropped = 0;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.ring = Ring.attach(sab);
+  }
+
+  publish(entries: readonly JournalEntry[]): void {
+    let pushed = false;
+    for (const e of entries) {
+      const w = writer.reset();
+      w.f64(e.seq);
+      w.f64(e.at);
+      w.str(e.businessDate);
+      w.str(e.type);
+      w.str(e.responseCode);
+      w.f64(e.amount);
+      w.f64(e.latencyUs);
+      w.str(e.route);
+      w.str(e.mid);
+      w.str(e.tid);
+      if (this.ring.push(0, w.buf, 0, w.pos)) pushed = true;
+      else this.dropped++;
+    }
+    if (pushed) this.ring.flush();
+  }
+}
+
+/**
+ * The main thread's end: drains the feed a few times a second and hands every summary, in journal
+ * order, to each subscriber (the live monitor and metrics), keeping running counts itself.
+ */
+export class EventFeed {
+  static create(bytes = 1 << 20): { feed: EventFeed; sab: SharedArrayBuffer } {
+    const ring = Ring.create(bytes);
+    return { feed: new EventFeed(ring), sab: ring.sab };
+  }
+
+  private readonly subscribers: ((s: EntrySummary) => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Entries seen, by type and by response code. */
+  readonly byType = new Map<string, number>();
+  readonly byCode = new Map<string, number>();
+  lastSeq = 0;
+
+  private constructor(private readonly ring: Ring) {}
+
+  subscribe(fn: (s: EntrySummary) => void): () => void {
+    this.subscribers.push(fn);
+    return () => {
+      const i = this.subscribers.indexOf(fn);
+      if (i >= 0) this.subscribers.splice(i, 1);
+    };
+  }
+
+  /** Starts draining every `intervalMs`. */
+  start(intervalMs = 100): void {
+    this.timer ??= setInterval(() => this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.poll();
+  }
+
+  /** Drains what the book has published; returns how many summaries it read. */
+  poll(): number {
+    return this.ring.drain(this.onSummary);
+  }
+
+  private readonly onSummary = (_tag: number, buf: Buffer, start: number, end: number): void => {
+    const r = new BinaryReader(buf, start, end);
+    const s: EntrySummary = {
+      seq: r.f64(),
+      at: r.f64(),
+      businessDate: r.str(),
+      type: r.str(),
+      responseCode: r.str(),
+      amount: r.f64(),
+      latencyUs: r.f64(),
+      route: r.str(),
+      mid: r.str(),
+      tid: r.str(),
+    };
+    this.lastSeq = s.seq;
+    this.byType.set(s.type, (this.byType.get(s.type) ?? 0) + 1);
+    this.byCode.set(s.responseCode, (this.byCode.get(s.responseCode) ?? 0) + 1);
+    for (const fn of this.subscribers) fn(s);
+  };
+}
