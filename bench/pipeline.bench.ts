@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Book, packProposal, unpackProposal, type Reply } from '../src/book/index.js';
+import { Book, emptyReply, packProposal, unpackProposal, type Reply } from '../src/book/index.js';
 import { SimTerminal } from '../src/loadgen/index.js';
 import { Pipeline } from '../src/pipeline/index.js';
 import { SecurityModule, loadLmk } from '../src/security/index.js';
-import { DEMO, Journal, StateStore, demoPan, demoTid, seedDemo } from '../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, seedDemo } from '../src/store/index.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,9 +32,8 @@ async function main(): Promise<void> {
     const hsm = new SecurityModule(loadLmk({ file: join(dir, 'lmk.key') }));
     const state = new StateStore(dir);
     await seedDemo(state, hsm);
-    const journal = new Journal(dir, '20261124');
-    const book = new Book(state, journal);
-    await book.recover(dir);
+    const book = new Book(state, dir, { businessDate: '20261124', holdDays: 30 });
+    await book.recover();
 
     const answers: Buffer[] = [];
     const proposals: { id: number; bytes: Buffer }[] = [];
@@ -46,7 +45,7 @@ async function main(): Promise<void> {
       // The proposal crosses a ring in its binary layout in the switch: pack it here too.
       propose: (id, proposal) => proposals.push({ id, bytes: Buffer.from(packProposal(proposal)) }),
     });
-    const reply: Reply = { seq: 0, balance: NaN, responseCode: '', authCode: '', rrn: '' };
+    const reply = emptyReply();
     const settle = async (): Promise<void> => {
       const batch = proposals.splice(0);
       const replies: { id: number; reply: Reply }[] = [];
@@ -96,7 +95,6 @@ async function main(): Promise<void> {
     const cpuUs = cpu.user + cpu.system;
     const approved = answers.filter((a) => decodeTerminalFrame(a, 0, a.length, true).text(39) === '00').length;
     console.log(JSON.stringify({ sales, approved, group: GROUP, cpuMicrosecondsPerSale: +(cpuUs / sales).toFixed(1), microsecondsPerSale: +(us / sales).toFixed(1), salesPerSecond: Math.round(sales / (us / 1e6)) }));
-    journal.close();
     await state.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

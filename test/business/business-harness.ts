@@ -1,24 +1,22 @@
 /**
- * Small additions to test/switch/harness.ts for the business tests: a switch that a test can stop
- * before its teardown (to read LMDB afterwards), approved-or-throw request helpers, and F61 dates.
+ * Small additions to test/switch/harness.ts for the business tests: the demo switch in process
+ * (business rules need no TCP), which a test can stop before its teardown (to read LMDB
+ * afterwards), approved-or-throw request helpers, and F61 dates.
  * Not a test file itself (no `.test.` in the name).
  */
 import type { TerminalMessage } from '../../src/codec/index.js';
 import type { Receipt, SimTerminal } from '../../src/loadgen/terminal.js';
 import type { FinancialType } from '../../src/txn/index.js';
-import { startDemo, type Demo, type HasTeardown } from '../switch/harness.js';
+import { startInProcess, type HasTeardown, type InProcessDemo } from '../switch/harness.js';
 
-export interface StoppableDemo extends Demo {
-  /** Stops the switch (once; the teardown's close then does nothing more). */
+export interface StoppableDemo extends InProcessDemo {
+  /** Closes the switch (once; the teardown's close then does nothing more). */
   stop(): Promise<void>;
 }
 
-/** The harness's demo switch, whose close may be called early and more than once. */
+/** The harness's demo switch, in process, whose close may be called early and more than once. */
 export async function startStoppable(t: HasTeardown): Promise<StoppableDemo> {
-  const demo = await startDemo(t);
-  const close = demo.sw.close.bind(demo.sw);
-  let closing: Promise<void> | undefined;
-  demo.sw.close = () => (closing ??= close());
+  const demo = await startInProcess(t);
   return { ...demo, stop: () => demo.sw.close() };
 }
 

@@ -2,7 +2,7 @@
  * Parameter downloads (magstripe 360/361, IC CA keys 370/371/372, IC AIDs 380/381/382), the
  * response header's processing-requirement digit (PROTOCOL.md section 1), POS status upload
  * (0820 362, read back from LMDB after the switch stopped) and an unsupported combination (40),
- * over TCP against the real switch.
+ * against the switch's pipeline and book in process (real LMDB and SQLite, no sockets).
  */
 import t from 'tap';
 import type { TerminalMessage } from '../../src/codec/index.js';

@@ -1,7 +1,8 @@
 /**
- * The pre-auth family over TCP against the real switch (PROTOCOL.md sections 3 and 8): holds,
- * completion (request and notice) up to 115%, pre-auth void, completion void, reversals of each,
- * and insufficient funds. Available funds (balance − holds) are read with balance inquiries (F54).
+ * The pre-auth family against the switch's pipeline and book in process (real LMDB and SQLite, no
+ * sockets; PROTOCOL.md sections 3 and 8): holds, completion (request and notice) up to 115%,
+ * pre-auth void, completion void, reversals of each, and insufficient funds. Available funds
+ * (balance − holds) are read with balance inquiries (F54).
  */
 import t from 'tap';
 import { DEMO, balanceOf, card, signedIn } from '../switch/harness.js';

@@ -1,9 +1,9 @@
 /**
- * Settlement (0500) and batch upload (0320 201, 202/207) over TCP against the real switch
- * (PROTOCOL.md section 8): the switch's totals count approved sales and completions not voided or
- * reversed as debits and approved refunds as credits; balanced settlement moves the terminal to
- * the next batch; uploaded details are compared with the journal and differences land in the LMDB
- * `discrepancies` db (read after the switch stopped).
+ * Settlement (0500) and batch upload (0320 201, 202/207) against the switch's pipeline and book in
+ * process (real LMDB and SQLite, no sockets; PROTOCOL.md section 8): the switch's totals count
+ * approved sales and completions not voided or reversed as debits and approved refunds as credits;
+ * balanced settlement moves the terminal to the next batch; uploaded details are compared with the
+ * journal and differences land in the LMDB `discrepancies` db (read after the switch stopped).
  */
 import t from 'tap';
 import { buildSettlementTotals, buildF60, type SettlementSide, type UploadRecord } from '../../src/codec/index.js';

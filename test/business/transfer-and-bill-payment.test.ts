@@ -1,8 +1,8 @@
 /**
- * Transfer and bill payment (PROTOCOL.md section 3, both **chosen**) over TCP against the real
- * switch: funds move between the two cards or to the biller, payee and biller checks, reversals
- * undo them, the bill payment's F62 is echoed. Biller account balances are read from LMDB after
- * the switch stopped.
+ * Transfer and bill payment (PROTOCOL.md section 3, both **chosen**) against the switch's pipeline
+ * and book in process (real LMDB and SQLite, no sockets): funds move between the two cards or to
+ * the biller, payee and biller checks, reversals undo them, the bill payment's F62 is echoed.
+ * Biller account balances are read from LMDB after the switch stopped.
  */
 import t from 'tap';
 import { StateStore } from '../../src/store/index.js';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { DEMO, StateStore, demoPan } from '../../src/store/index.js';
-import { signedIn, startDemo } from '../switch/harness.js';
+import { signedIn, startInProcess } from '../switch/harness.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ async function posp(...args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 t.test('receipts reprint journalled transactions and the audit balances the books', async (t) => {
-  const demo = await startDemo(t);
+  const demo = await startInProcess(t);
   const term = await signedIn(t, demo, 7);
   const card = { pan: demoPan(4242), expiry: DEMO.expiry, pin: DEMO.pin };
   const sale = term.sale(card, 12_345);

@@ -100,6 +100,35 @@ t.test('pipelined requests stay in order when one of them is refused before it i
   t.equal(await balanceOf(term, c), OPEN - 1000, 'the four sales debited');
 });
 
+// A retransmission on the same and on a new connection (the rest of PROTOCOL.md section 8 is in
+// void-reversal-retransmission.test.ts, in process).
+t.test('retransmission of the same frame: byte-identical response, one debit', async (t) => {
+  const term = await signedIn(t, demo, 5);
+  const c = card(17);
+  const frame = term.pack(term.sale(c, 1234));
+  const a = await RawClient.connect(demo.sw.posPort, t);
+  const first = await a.exchange(frame);
+  t.ok(first, 'answered');
+  if (!first) return;
+  const original = decode(first);
+  t.equal(original.text(39), '00', 'approved');
+  const second = await a.exchange(frame);
+  const b = await RawClient.connect(demo.sw.posPort, t);
+  const third = await b.exchange(frame);
+  t.ok(second && third, 'both retransmissions answered');
+  if (!second || !third) return;
+  // What already holds: the replay repeats the decision (F37, F38, F39, F12, F13) and is MAC-ed.
+  for (const [name, replay] of [['same connection', decode(second)], ['new connection', decode(third)]] as const) {
+    for (const id of [11, 12, 13, 37, 38, 39]) t.equal(replay.text(id), original.text(id), `${name}: F${id} repeated`);
+    t.ok(replay.has(64), `${name}: replay carries a MAC`);
+  }
+  t.equal(await balanceOf(term, c), OPEN - 1234, 'debited once');
+  t.ok(second.equals(first), 'same connection: byte-identical response');
+  t.ok(third.equals(first), 'new connection: byte-identical response');
+  const missing = original.present().filter((id) => !decode(second).has(id));
+  t.same(missing, [], 'no field of the original response is missing from the replay');
+});
+
 t.test('one transaction per connection: connect, sale, close, several times', async (t) => {
   const term = await terminal(t, demo, 3);
   t.equal((await term.signIn('003')).text(39), '00', 'signed in on the first connection');

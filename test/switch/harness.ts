@@ -1,7 +1,9 @@
 /**
  * Shared set-up for the switch integration tests: a real switch on ephemeral ports with the demo
  * set-up in a fresh data directory, simulated terminals over TCP, a raw TCP client that sees the
- * exact bytes, and small helpers. Not a test file itself (no `.test.` in the name).
+ * exact bytes, and small helpers. Tests of business rules use the same helpers with the switch in
+ * process instead (`startInProcess`: pipeline and book over real LMDB and SQLite, no sockets).
+ * Not a test file itself (no `.test.` in the name).
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -9,22 +11,32 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, parseBalance } from '../../src/codec/index.js';
-import { SimTerminal, type CardData } from '../../src/loadgen/terminal.js';
+import { SimTerminal, type CardData, type FrameTransport } from '../../src/loadgen/terminal.js';
 import { DesKey, computeMac } from '../../src/security/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
-import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
+import { DEFAULTS, InProcessSwitch, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 import { luhnCheckDigit } from '../../src/txn/index.js';
+
+/** Demo cards the in-process tests seed: enough for every card number they use, far quicker than 100,000. */
+export const TEST_CARDS = 10_000;
 
 /** What the helpers need of a tap test: somewhere to register clean-up. */
 export interface HasTeardown {
   teardown(fn: () => unknown): void;
 }
 
-export interface Demo {
-  sw: RunningSwitch;
+export interface Demo<S = RunningSwitch> {
+  sw: S;
   dataDir: string;
   /** `<dataDir>/journal/<businessDate>.sqlite` */
   journalPath: string;
+  /** Set when the switch runs in this process: terminals then talk to it through this, with no socket. */
+  transport?: FrameTransport;
+}
+
+/** The demo switch in this process (`InProcessSwitch`), reached through `transport`. */
+export interface InProcessDemo extends Demo<InProcessSwitch> {
+  transport: InProcessSwitch;
 }
 
 /** Starts the real switch with the demo set-up; `t.teardown` closes it and deletes its data. */
@@ -41,16 +53,37 @@ export async function startDemo(t: HasTeardown): Promise<Demo> {
   return { sw, dataDir, journalPath: path.join(dataDir, 'journal', `${sw.businessDate}.sqlite`) };
 }
 
-/** Demo terminal number `n` (0-based: n = 0 is TID 10000001), connected, closed at teardown. */
-export async function terminal(t: HasTeardown, demo: Demo, n: number, mid: string = DEMO.mid): Promise<SimTerminal> {
-  const term = new SimTerminal({ host: '127.0.0.1', port: demo.sw.posPort, tid: demoTid(n), mid, tmk: DEMO.tmk });
+/**
+ * The pipeline and book of the demo switch in this process, over real LMDB and SQLite in a fresh
+ * data directory; every answer comes once its entry is durable and applied to LMDB, so nothing
+ * needs to wait. `t.teardown` closes it (if the test has not) and deletes its data.
+ */
+export async function startInProcess(t: HasTeardown): Promise<InProcessDemo> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-inproc-test-'));
+  const sw = await InProcessSwitch.open({ dataDir, demo: true, demoCards: TEST_CARDS });
+  // Closed once, however often it is asked to (a test may close it before its teardown does).
+  const close = sw.close.bind(sw);
+  let closing: Promise<void> | undefined;
+  sw.close = () => (closing ??= close());
+  t.teardown(async () => {
+    await sw.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { sw, dataDir, journalPath: path.join(dataDir, 'journal', `${sw.businessDate}.sqlite`), transport: sw };
+}
+
+/** Demo terminal number `n` (0-based: n = 0 is TID 10000001), connected (or in process), closed at teardown. */
+export async function terminal(t: HasTeardown, demo: Demo | InProcessDemo, n: number, mid: string = DEMO.mid): Promise<SimTerminal> {
+  if (demo.transport !== undefined) return new SimTerminal({ host: '', port: 0, transport: demo.transport, tid: demoTid(n), mid, tmk: DEMO.tmk });
+  // Without a transport the switch is the TCP one.
+  const term = new SimTerminal({ host: '127.0.0.1', port: (demo as Demo).sw.posPort, tid: demoTid(n), mid, tmk: DEMO.tmk });
   await term.connect();
   t.teardown(() => term.close());
   return term;
 }
 
 /** A connected demo terminal that has signed in (double-length keys unless told). */
-export async function signedIn(t: HasTeardown, demo: Demo, n: number, mode: '001' | '003' | '004' = '003'): Promise<SimTerminal> {
+export async function signedIn(t: HasTeardown, demo: Demo | InProcessDemo, n: number, mode: '001' | '003' | '004' = '003'): Promise<SimTerminal> {
   const term = await terminal(t, demo, n);
   const res = await term.signIn(mode);
   if (res.text(39) !== '00') throw new Error(`sign-in of terminal ${n} answered ${res.text(39)}`);

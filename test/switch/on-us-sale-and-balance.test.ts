@@ -1,7 +1,8 @@
 /**
- * On-us sale and balance inquiry over TCP against the real switch (PROTOCOL.md sections 3, 5, 7):
- * the approval's fields and MAC, the balance it leaves, every card-level decline, and the journal
- * row of each request with a masked PAN and no full PAN anywhere in the journal files.
+ * On-us sale and balance inquiry against the switch's pipeline and book in process (real LMDB and
+ * SQLite, no sockets; PROTOCOL.md sections 3, 5, 7): the approval's fields and MAC, the balance it
+ * leaves, every card-level decline, and the journal row of each request with a masked PAN and no
+ * full PAN anywhere in the journal files.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -10,10 +11,9 @@ import { parseBalance, type TerminalMessage } from '../../src/codec/index.js';
 import type { CardData } from '../../src/loadgen/terminal.js';
 import { openKeyBlock } from '../../src/security/index.js';
 import { maskPan } from '../../src/txn/index.js';
-import { DEMO, RawClient, balanceOf, card, decode, demoPan, luhnPan, macVerifies, startDemo, terminal } from './harness.js';
+import { DEMO, balanceOf, card, decode, demoPan, luhnPan, macVerifies, startInProcess, terminal } from './harness.js';
 
-
-const demo = await startDemo(t);
+const demo = await startInProcess(t);
 const term = await terminal(t, demo, 0);
 const signIn = await term.signIn('003');
 if (signIn.text(39) !== '00') throw new Error('sign-in failed');
@@ -37,9 +37,9 @@ async function send(type: 'sale' | 'balance-inquiry', c: CardData, amount?: numb
 const SALE = 12_345;
 
 t.test('on-us sale approved: F38, F37, F39 00, echoed fields, response MAC verifies', async (t) => {
-  const raw = await RawClient.connect(demo.sw.posPort, t);
   const req = term.sale(card(1), SALE);
-  const frame = await raw.exchange(term.pack(req));
+  // The exact response bytes, as a terminal would read them off the wire.
+  const frame = await demo.sw.exchange(term.pack(req));
   t.ok(frame, 'answered');
   if (!frame) return;
   const res = decode(frame);
