@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, locateField, responseTpdu } from '../codec/index.js';
-import { Doorbell, Ring } from '../ring/index.js';
+import { Doorbell, Outbox, Ring } from '../ring/index.js';
+import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, classify } from '../txn/index.js';
 
 /** The acceptor's end of one worker's rings. */
 export interface WorkerLink {
@@ -69,16 +70,14 @@ export class Acceptor {
   private nextId = 1;
   private running = true;
   private enabled = true;
-  private readonly touched: boolean[];
-  /** Frames a full ring refused, per worker, in order. */
-  private readonly overflow: { conn: Connection; frame: Buffer }[][];
+  /** Per worker: its frames ring, with the frames a full ring refused kept in order. */
+  private readonly outboxes: Outbox[];
   private readonly corked: Connection[] = [];
   private pumpDone: Promise<void> | undefined;
 
   constructor(options: AcceptorOptions) {
     this.options = options;
-    this.touched = options.workers.map(() => false);
-    this.overflow = options.workers.map(() => []);
+    this.outboxes = options.workers.map((link) => new Outbox(link.frames, link.bell));
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -189,7 +188,7 @@ export class Acceptor {
       return;
     }
     const workers = this.options.workers;
-    const tid = locateField(frame, 0, frame.length, 41);
+    const tid = locateField(frame, 0, frame.length, F.TERMINAL_ID);
     let hash = conn.id;
     if (tid >= 0 && tid + 8 <= frame.length) {
       hash = 0x811c9dc5;
@@ -197,27 +196,15 @@ export class Acceptor {
     }
     const worker = (hash >>> 0) % workers.length;
     conn.outstanding.push({ frame, worker });
-    const queue = this.overflow[worker];
-    if (queue.length > 0 || !workers[worker].frames.push(conn.id, frame, 0, frame.length)) {
-      // Kept until the ring has room; the copy frees the socket's chunk.
-      queue.push({ conn, frame: Buffer.from(frame) });
-    }
-    this.touched[worker] = true;
+    // What a full ring refuses waits in the outbox as a copy, which frees the socket's chunk.
+    this.outboxes[worker].send(conn.id, frame, 0, frame.length);
   }
 
-  private flushFrames(): void {
-    const workers = this.options.workers;
-    for (let w = 0; w < workers.length; w++) {
-      const queue = this.overflow[w];
-      let sent = 0;
-      while (sent < queue.length && workers[w].frames.push(queue[sent].conn.id, queue[sent].frame, 0, queue[sent].frame.length)) sent++;
-      if (sent > 0) queue.splice(0, sent);
-      if (this.touched[w]) {
-        workers[w].frames.flush();
-        workers[w].bell.ring();
-        this.touched[w] = false;
-      }
-    }
+  /** Retries what waits, then makes the frames visible and wakes each worker that got some. */
+  private flushFrames(): boolean {
+    let backlog = false;
+    for (const outbox of this.outboxes) if (outbox.flush()) backlog = true;
+    return backlog;
   }
 
   /** Delivers workers' responses: drains every ring, writes, uncorks once per burst. */
@@ -230,12 +217,7 @@ export class Acceptor {
       for (const link of this.options.workers) work += link.responses.drain(onResponse, 1024);
       if (this.options.inline !== undefined) work += this.options.inline.poll();
       this.uncorkAll();
-      let backlog = false;
-      for (const queue of this.overflow) if (queue.length > 0) backlog = true;
-      if (backlog) {
-        for (let w = 0; w < this.touched.length; w++) this.touched[w] = this.overflow[w].length > 0;
-        this.flushFrames();
-      }
+      const backlog = this.flushFrames();
       await bell.rest(seen, work, backlog ? 1 : 1000);
     }
   }
@@ -292,13 +274,13 @@ export class Acceptor {
     old.responses.drain(this.onResponse);
     Ring.attach(old.frames.sab).drain(() => undefined);
     this.options.workers[index] = fresh;
-    this.overflow[index].length = 0;
+    this.outboxes[index] = new Outbox(fresh.frames, fresh.bell);
     for (const conn of this.connections.values()) {
       const lost = conn.outstanding.filter((o) => o.worker === index);
       if (lost.length === 0) continue;
       conn.outstanding.splice(0, conn.outstanding.length, ...conn.outstanding.filter((o) => o.worker !== index));
       for (const o of lost) {
-        const answer = failureResponse(o.frame, '96');
+        const answer = failureResponse(o.frame, RC.SYSTEM_MALFUNCTION);
         if (answer) this.write(conn, answer);
         else conn.socket.destroy();
       }
@@ -317,8 +299,8 @@ export function failureResponse(frame: Buffer, code: string): Buffer | undefined
   }
   const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
   const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
-  for (const id of [2, 3, 4, 11, 25, 41, 42, 49, 60]) res.fields[id] = req.fields[id];
-  res.set(39, code);
+  for (const id of classify(req)?.financial !== undefined ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
+  res.set(F.RESPONSE_CODE, code);
   const out = Buffer.allocUnsafe(frame.length + 64);
   const end = encodeTerminalFrame(res, out, 0, true);
   return out.subarray(0, end);
