@@ -98,7 +98,7 @@ export class Book {
     reply.seq = ++this.lastSeq;
     reply.responseCode = responseCode;
     reply.rrn = p.rrn ? String(reply.seq).padStart(12, '0') : entry.rrn;
-    reply.authCode = responseCode === '00' && p.authCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : '';
+    reply.authCode = responseCode === '00' && p.authCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : entry.authCode;
     reply.balance = p.inquiry !== undefined && responseCode === '00' ? this.ledger.available(p.inquiry) ?? NaN : NaN;
     reply.businessDate = this.date;
     settleEntry(entry, reply);

@@ -8,7 +8,7 @@ const F_REFUND = 8;
 const proposalWriter = new BinaryWriter();
 
 /**
- * A proposal in the fixed entry layout (src/store/entry-codec.ts) followed by its flags: no key
+ * A proposal in the entry's binary layout (compiled from its field table, src/store/entry-schema.ts) followed by its flags: no key
  * names on the ring. The bytes are a view of one reused buffer, valid until the next call.
  */
 export function packProposal(p: Proposal): Buffer {

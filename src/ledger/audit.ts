@@ -1,6 +1,8 @@
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { decodeEffects, journalDates, journalDir, type StateStore } from '../store/index.js';
+import { JournalReader, journalDates, journalDir, type StateStore } from '../store/index.js';
+
+/** Entries read per page: a day of millions is audited without holding it in memory. */
+const PAGE = 10_000;
 
 export interface AuditReport {
   entries: number;
@@ -22,21 +24,23 @@ export function auditLedger(dataDir: string, state: StateStore): AuditReport {
   const unbalancedEntries: number[] = [];
   let entries = 0;
   for (const date of journalDates(dataDir)) {
-    const db = new Database(join(journalDir(dataDir), `${date}.sqlite`), { readonly: true, fileMustExist: true });
+    // The store's reader: it reads every format a day file may have been written in.
+    const journal = new JournalReader(join(journalDir(dataDir), `${date}.sqlite`));
     try {
-      for (const row of db.prepare('SELECT seq, effects FROM entries ORDER BY seq').iterate() as Iterable<{ seq: number; effects: Buffer }>) {
-        entries++;
-        const effects = decodeEffects(row.effects);
-        let sum = 0;
-        for (const leg of effects.postings ?? []) {
-          sum += leg.amount;
-          posted.set(leg.account, (posted.get(leg.account) ?? 0) + leg.amount);
+      for (let page = journal.entries(0, Number.MAX_SAFE_INTEGER, PAGE); page.length > 0; page = journal.entries(page[page.length - 1].seq, Number.MAX_SAFE_INTEGER, PAGE)) {
+        for (const entry of page) {
+          entries++;
+          let sum = 0;
+          for (const leg of entry.effects.postings ?? []) {
+            sum += leg.amount;
+            posted.set(leg.account, (posted.get(leg.account) ?? 0) + leg.amount);
+          }
+          for (const hold of entry.effects.holds ?? []) held.set(hold.account, (held.get(hold.account) ?? 0) + hold.amount);
+          if (sum !== 0) unbalancedEntries.push(entry.seq);
         }
-        for (const hold of effects.holds ?? []) held.set(hold.account, (held.get(hold.account) ?? 0) + hold.amount);
-        if (sum !== 0) unbalancedEntries.push(row.seq);
       }
     } finally {
-      db.close();
+      journal.close();
     }
   }
   const mismatches: AuditReport['mismatches'] = [];

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import type { JournalEntry, ParameterKind, StateStore, TxnRecord } from '../store/index.js';
+import { blankEntry, type ParameterKind, type StateStore, type TxnRecord } from '../store/index.js';
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
@@ -149,30 +149,26 @@ export class Pipeline {
     const handler = ctx.handler;
     const req = ctx.request;
     const approved = code === RC.APPROVED && ctx.replay === undefined;
-    const entry: JournalEntry = {
-      seq: 0,
-      at: ctx.at,
-      // The book stamps its own business date on every entry.
-      businessDate: '',
-      type: ctx.classification?.type ?? 'unknown',
-      mti: req.mti,
-      mid: req.text(F.MERCHANT_ID) ?? '',
-      tid: req.text(F.TERMINAL_ID) ?? '',
-      batch: batchOf(req),
-      stan: req.text(F.STAN) ?? '',
-      rrn: ctx.replay?.rrn ?? '',
-      authCode: ctx.replay?.authCode ?? '',
-      panMasked: ctx.pan ? maskPan(ctx.pan) : '',
-      panHash: ctx.panHash,
-      amount: ctx.amount,
-      currency: req.text(F.CURRENCY) ?? '',
-      responseCode: code,
-      originalKey: ctx.original?.key ?? '',
-      route: ctx.replay ? 'replay' : ctx.route,
-      latencyUs: Number((process.hrtime.bigint() - ctx.arrived) / 1000n),
-      requestKey: ctx.requestKey,
-      effects: {},
-    };
+    // The book stamps seq, its business date, RRN and auth code; the rest is the request's.
+    const entry = blankEntry();
+    entry.at = ctx.at;
+    entry.type = ctx.classification?.type ?? 'unknown';
+    entry.mti = req.mti;
+    entry.mid = req.text(F.MERCHANT_ID) ?? '';
+    entry.tid = req.text(F.TERMINAL_ID) ?? '';
+    entry.batch = batchOf(req);
+    entry.stan = req.text(F.STAN) ?? '';
+    entry.rrn = ctx.replay?.rrn ?? '';
+    entry.authCode = ctx.replay?.authCode ?? '';
+    entry.panMasked = ctx.pan ? maskPan(ctx.pan) : '';
+    entry.panHash = ctx.panHash;
+    entry.amount = ctx.amount;
+    entry.currency = req.text(F.CURRENCY) ?? '';
+    entry.responseCode = code;
+    entry.originalKey = ctx.original?.key ?? '';
+    entry.route = ctx.replay ? 'replay' : ctx.route;
+    entry.latencyUs = Number((process.hrtime.bigint() - ctx.arrived) / 1000n);
+    entry.requestKey = ctx.requestKey;
     if (approved) {
       const effects = entry.effects;
       effects.postings = ctx.postings;
@@ -219,7 +215,7 @@ export class Pipeline {
     const proposal: Proposal = {
       entry,
       rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined,
-      authCode: handler?.authCode === true,
+      authCode: handler?.authCode === true && ctx.replay === undefined,
       ...(ctx.inquiry !== undefined && approved ? { inquiry: ctx.inquiry } : {}),
       ...(ctx.refundOf !== undefined && approved ? { refundOf: ctx.refundOf } : {}),
     };

@@ -132,7 +132,7 @@ ${fields.map((f) => `    ${f.name}: ${f.kind === 'effects' ? 'readEffects(r)' : 
     this.insertSql = `INSERT INTO entries (${fields.map((f) => f.column).join(', ')}) VALUES (${fields.map(() => '?').join(', ')})`;
     this.blank = compileFunction({}, `return function blankEntry() {
   return {
-${fields.map((f) => `    ${f.name}: ${f.kind === 'effects' ? '{}' : JSON.stringify(f.default ?? (f.kind === 'text' ? '' : 0))},`).join('\n')}
+${fields.map((f) => `    ${f.name}: ${defaultSource(f)},`).join('\n')}
   };
 };`);
     this.insert = compileFunction({ encodeEffects: (v: Effects) => effects.encode(v) }, `return function insertEntry(stmt, e) {
@@ -167,7 +167,7 @@ ${fields.map((f) => `    ${f.name}: ${f.kind === 'effects' ? '{}' : JSON.stringi
       const readEffects = unversionedEffects ? this.effects.readUnversioned : this.effects.read;
       let at = 0;
       const values = this.fields.map((f) => {
-        if (!present.has(f.column)) return f.kind === 'effects' ? '{}' : JSON.stringify(f.default ?? (f.kind === 'text' ? '' : 0));
+        if (!present.has(f.column)) return defaultSource(f);
         return f.kind === 'effects' ? `decodeEffects(row[${at++}])` : `row[${at++}]`;
       });
       reader = {
@@ -187,8 +187,17 @@ ${this.fields.map((f, i) => `    ${f.name}: ${values[i]},`).join('\n')}
 function columnSql(f: EntryField, effects: EffectsCodec<Effects>): string {
   const type = SQL_TYPES[f.kind];
   if (f.kind === 'number' && f.primaryKey) return `${f.column} ${type} PRIMARY KEY`;
-  const value = f.kind === 'effects' ? `X'${effects.encode({}).toString('hex')}'` : sqlLiteral(f.default ?? (f.kind === 'text' ? '' : 0));
+  const value = f.kind === 'effects' ? `X'${effects.encode({}).toString('hex')}'` : sqlLiteral(defaultOf(f));
   return `${f.column} ${type} NOT NULL DEFAULT ${value}`;
+}
+
+function defaultOf(f: Exclude<EntryField, { kind: 'effects' }>): string | number {
+  return f.default ?? (f.kind === 'text' ? '' : 0);
+}
+
+/** A field's default as generated code: a fresh `{}` per entry for effects, which entries' owners fill in. */
+function defaultSource(f: EntryField): string {
+  return f.kind === 'effects' ? '{}' : JSON.stringify(defaultOf(f));
 }
 
 function sqlLiteral(v: string | number): string {

@@ -212,7 +212,8 @@ t.test('a build that knows only an older format refuses a newer file, and leaves
 
 t.test("effects bytes of today decode with a codec that knows one more kind; unknown versions and kinds are refused", async (t) => {
   // A loyalty reward the next build records: a new kind takes the next unused bit.
-  const NEXT_EFFECTS = EFFECTS.with({ name: 'loyalty', bit: 9, codec: { write: (w, points: number) => w.f64(points), read: (r) => r.f64() } });
+  const bit = Math.max(...EFFECTS.kinds.map((k) => k.bit)) + 1;
+  const NEXT_EFFECTS = EFFECTS.with({ name: 'loyalty', bit, codec: { write: (w, points: number) => w.f64(points), read: (r) => r.f64() } });
 
   for (const effects of [SALE_EFFECTS, VOID_EFFECTS, {}]) {
     const today = Buffer.from(encodeEffects(effects));
@@ -225,9 +226,16 @@ t.test("effects bytes of today decode with a codec that knows one more kind; unk
   t.strictSame(NEXT_EFFECTS.decode(Buffer.from(NEXT_EFFECTS.encode({ loyalty: 0 }))), { loyalty: 0 }, 'a falsy value is still present');
   const withLoyalty = Buffer.from(NEXT_EFFECTS.encode({ ...SALE_EFFECTS, loyalty: 43 }));
   t.strictSame(NEXT_EFFECTS.decode(withLoyalty), { ...SALE_EFFECTS, loyalty: 43 }, 'the next build reads its own bytes');
-  t.equal(withLoyalty.readUInt32LE(1), 0x245, 'postings, totals, txn and bit 9 in the mask');
-  t.throws(() => decodeEffects(withLoyalty), { name: 'NewerFormatError', message: /newer format: presence bits 0x200/ }, 'today refuses a kind it does not know');
+  t.equal(withLoyalty.readUInt32LE(1), (1 | 4 | 64 | (1 << bit)) >>> 0, 'postings, totals, txn and the new bit in the mask');
+  const unknown = new RegExp(`newer format: presence bits 0x${((1 << bit) >>> 0).toString(16)} `);
+  t.throws(() => decodeEffects(withLoyalty), { name: 'NewerFormatError', message: unknown }, 'today refuses a kind it does not know');
   t.throws(() => decodeEffects(withLoyalty), NewerFormatError);
+
+  // The transaction record's own mask: its last 4 bytes here (the record is the last part and has no optional parts).
+  const newerTxn = Buffer.from(encodeEffects(SALE_EFFECTS));
+  t.equal(newerTxn.readUInt32LE(newerTxn.length - 4), 0, 'no optional parts in this record');
+  newerTxn.writeUInt32LE(1 << 20, newerTxn.length - 4);
+  t.throws(() => decodeEffects(newerTxn), { name: 'NewerFormatError', message: /transaction record written by a newer format: presence bits 0x100000 / }, 'an unknown part of the transaction record');
 
   const v2 = Buffer.from(encodeEffects(SALE_EFFECTS));
   v2[0] = 2;
@@ -236,43 +244,65 @@ t.test("effects bytes of today decode with a codec that knows one more kind; unk
   t.throws(() => decodeEffects(v2), { name: 'Error', message: /version 0, which no build writes/ }, 'version 0 is no format, not a newer one');
 
   t.throws(() => EFFECTS.with({ name: 'loyalty', bit: 7, codec: { write: () => {}, read: () => 0 } }), /unused bit/, 'a bit already taken is refused');
-  t.throws(() => EFFECTS.with({ name: 'txn', bit: 9, codec: { write: () => {}, read: () => 0 } }), /unique/, 'a name already taken is refused');
+  t.throws(() => EFFECTS.with({ name: 'txn', bit, codec: { write: () => {}, read: () => 0 } }), /unique/, 'a name already taken is refused');
   t.throws(() => NEXT.with({ name: 'channelCode', column: 'channel', kind: 'text' }), /unique/, 'a column already taken is refused');
 });
+
+/** Effects as the build before format versions wrote them (one-byte masks, no version byte), with what they mean. */
+const UNVERSIONED_EFFECTS: [string, Effects][] = [
+  [
+    '4502000300433a3100000000000045c003004d3a310000000000004540010000000000004540000000000000f03f0000000000000000000000000000000002006b31000000000000f03f040073616c650800323032353031303101006d01007401006201007301006800000000000045400100720100610400303130310600313031303130020030300800617070726f76656401007801000300433a3100000000000045c030000000000000000001006f',
+    {
+      postings: [{ account: 'C:1', amount: -42 }, { account: 'M:1', amount: 42 }],
+      totals: { domestic: true, debitAmount: 42, debitCount: 1, creditAmount: 0, creditCount: 0 },
+      txn: {
+        key: 'k1', seq: 1, type: 'sale', businessDate: '20250101', mid: 'm', tid: 't', batch: 'b', stan: 's', panHash: 'h', amount: 42, rrn: 'r',
+        authCode: 'a', date: '0101', time: '101010', responseCode: '00', status: 'approved', mabHash: 'x', postings: [{ account: 'C:1', amount: -42 }],
+        refunded: 0, originalKey: 'o',
+      },
+    },
+  ],
+  [
+    'b201000300433a310000000000001c400200000001021a000000de0002a56261746368a6303030303032a87369676e6564496ec3010002006b31030600766f696465640000000000001440',
+    {
+      holds: [{ account: 'C:1', amount: 7 }],
+      statusUpload: Buffer.from('0102', 'hex'),
+      terminal: { batch: '000002', signedIn: true },
+      originals: [{ key: 'k1', status: 'voided', refund: 5 }],
+    },
+  ],
+  ['00', {}],
+];
 
 t.test('a file from before formats were recorded reads, and its writer upgrades it', async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'journal'));
   const path = join(dir, 'journal', `${DAY}.sqlite`);
-  const written = [1, 2, 3, 4].map(entry);
-  // What a build before formats wrote: no user_version, effects as a one-byte mask then the same parts.
+  const written = UNVERSIONED_EFFECTS.map(([, effects], i) => ({ ...entry(i + 1), effects }));
+  // What the build before formats wrote: no user_version, effects in its encoding.
   const old = new Database(path);
   old.exec(UNVERSIONED_TABLE);
   const insert = old.prepare(`INSERT INTO entries VALUES (${COLUMNS.map(() => '?').join(', ')})`);
-  for (const e of written) {
-    const versioned = Buffer.from(encodeEffects(e.effects));
-    t.equal(versioned.readUInt32LE(1) >>> 8, 0, 'all its kinds had a bit in the one-byte mask');
-    // entry() lists the fields in column order; the effects go last, without the version byte and with a u8 mask.
-    insert.run(...Object.values(e).slice(0, -1), Buffer.concat([versioned.subarray(1, 2), versioned.subarray(5)]));
-  }
+  // entry() lists the fields in column order, effects last.
+  written.forEach((e, i) => insert.run(...Object.values(e).slice(0, -1), Buffer.from(UNVERSIONED_EFFECTS[i][0], 'hex')));
   old.close();
   t.same(fileFormat(path), { version: 0, columns: COLUMNS });
 
   t.strictSame(journalTail(dir, 0).entries, written, 'journalTail reads the unversioned effects');
-  t.strictSame(entryByRrn(dir, written[2].rrn), written[2], 'entryByRrn too');
+  t.strictSame(entryByRrn(dir, written[1].rrn), written[1], 'entryByRrn too');
   const reader = new JournalReader(path);
-  t.strictSame(reader.entries(0, 4, 10), written, 'JournalReader too');
+  t.strictSame(reader.entries(0, 3, 10), written, 'JournalReader too');
   reader.close();
   t.strictSame(journalTail(dir, 0, NEXT).entries, written.map((e) => ({ ...e, channel: 'pos' })), 'and so does the next format');
 
   const journal = new Journal(dir, DAY);
-  journal.append(entry(5));
+  journal.append(entry(4));
   journal.close();
   t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: COLUMNS }, 'the writer recorded the format');
   const db = new Database(path, { readonly: true });
   const blobs = db.prepare('SELECT seq, effects FROM entries ORDER BY seq').all() as { seq: number; effects: Buffer }[];
   db.close();
-  t.same(blobs.map((b) => b.effects[0]), [1, 1, 1, 1, 1], 'every row now holds versioned effects');
-  t.strictSame(blobs.map((b) => decodeEffects(b.effects)), [...written, entry(5)].map((e) => e.effects), 'which decode to what was written');
-  t.strictSame(journalTail(dir, 0).entries, [...written, entry(5)]);
+  t.same(blobs.map((b) => b.effects[0]), [1, 1, 1, 1], 'every row now holds versioned effects');
+  t.strictSame(blobs.map((b) => decodeEffects(b.effects)), [...written, entry(4)].map((e) => e.effects), 'which decode to what was written');
+  t.strictSame(journalTail(dir, 0).entries, [...written, entry(4)]);
 });
