@@ -101,6 +101,7 @@ async function run(data: BookThreadData): Promise<void> {
   };
   /** Answers the control changes whose entries are durable. */
   const acknowledge = (): void => {
+    if (acks.length === 0) return;
     acks = acks.filter((a) => {
       if (a.result.seq > book.durable) return true;
       parentPort!.postMessage({ control: a.id, result: a.result, businessDate: book.businessDate });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import { blankEntry, type ParameterKind, type StateStore, type TxnRecord } from '../store/index.js';
+import { blankEntry, type CardBin, type ParameterKind, type StateStore, type TxnRecord } from '../store/index.js';
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
@@ -183,8 +183,7 @@ export class Pipeline {
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       // What the answer carries beyond the request is kept with the record, so a retransmission
       // gets the same bytes even after the BIN table or the terminal's parameters have changed.
-      const issuer = this.issuerData(ctx);
-      entry.effects.txn = {
+      const txn: TxnRecord = {
         key: ctx.requestKey,
         seq: 0,
         type: entry.type,
@@ -208,8 +207,12 @@ export class Pipeline {
         ...(approved && ctx.totals ? { totals: ctx.totals } : {}),
         ...(ctx.original ? { originalKey: ctx.original.key } : {}),
         requirement: this.requirement(ctx.terminal),
-        ...(issuer !== undefined ? { issuer: issuer[0], organisation: issuer[1] } : {}),
       };
+      if (ctx.bin !== undefined && ctx.classification?.financial !== undefined) {
+        txn.issuer = this.issuerIds(ctx.bin);
+        txn.organisation = ctx.bin.organisation;
+      }
+      entry.effects.txn = txn;
     }
     ctx.entry = entry;
     const proposal: Proposal = {
@@ -257,10 +260,9 @@ export class Pipeline {
     }
   }
 
-  /** F44 (issuer and acquirer ids) and F63 (card organisation) of a financial answer whose card's BIN is known. */
-  private issuerData(ctx: TxnContext): [string, string] | undefined {
-    if (ctx.bin === undefined || ctx.classification?.financial === undefined) return undefined;
-    return [ctx.bin.issuer.slice(0, 11).padEnd(11) + this.options.acquirerId.padEnd(11), ctx.bin.organisation];
+  /** F44: the issuer's and the acquirer's ids, 11 characters each. */
+  private issuerIds(bin: CardBin): string {
+    return bin.issuer.slice(0, 11).padEnd(11) + this.options.acquirerId.padEnd(11);
   }
 
   /** Builds and sends the answer: from the stored record (`record`) when there is one, so a replay repeats it byte for byte. */
@@ -280,8 +282,12 @@ export class Pipeline {
     const authCode = record?.authCode ?? ctx.entry!.authCode;
     if (code === RC.APPROVED && authCode) res.set(F.AUTH_CODE, authCode);
     res.set(F.RESPONSE_CODE, code);
-    const issuer = record !== undefined ? (record.issuer !== undefined ? [record.issuer, record.organisation!] : undefined) : this.issuerData(ctx);
-    if (issuer !== undefined) res.set(F.ISSUER_ACQUIRER, issuer[0]).set(F.RESERVED_63, issuer[1]);
+    // F44 and F63 of a financial answer whose card's BIN was known, as the record kept them.
+    if (record !== undefined) {
+      if (record.issuer !== undefined) res.set(F.ISSUER_ACQUIRER, record.issuer).set(F.RESERVED_63, record.organisation ?? '');
+    } else if (financial && ctx.bin !== undefined) {
+      res.set(F.ISSUER_ACQUIRER, this.issuerIds(ctx.bin)).set(F.RESERVED_63, ctx.bin.organisation);
+    }
     const reported = record?.balance ?? balance;
     if (code === RC.APPROVED && ctx.classification?.type === 'balance-inquiry' && !Number.isNaN(reported) && reported !== undefined) {
       res.set(F.BALANCE, buildBalance({ accountType: '10', amountType: '02', currency: '156', amount: BigInt(reported) }));

@@ -158,8 +158,6 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
         connections: acceptor.connectionCount,
         workers: config.workers,
         journalledSeq: feed.lastSeq,
-        entriesByType: Object.fromEntries(feed.byType),
-        entriesByCode: Object.fromEntries(feed.byCode),
       }),
     },
     log,
