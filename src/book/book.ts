@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
 import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
-import { dayNumber } from '../txn/index.js';
+import { dayNumber, RC } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
 import { emptyReply, type Proposal, type Reply } from './wire.js';
@@ -88,18 +88,18 @@ export class Book {
     let responseCode = entry.responseCode;
     const postings = entry.effects.postings;
     const refund = p.refundOf;
-    const refunded = refund && responseCode === '00' ? this.refundedSoFar(refund.key) + refund.amount : 0;
-    if (refund && refunded > refund.limit) responseCode = '64';
+    const refunded = refund && responseCode === RC.APPROVED ? this.refundedSoFar(refund.key) + refund.amount : 0;
+    if (refund && refunded > refund.limit) responseCode = RC.ORIGINAL_AMOUNT_INCORRECT;
     const holds = entry.effects.holds;
-    if (responseCode === '00' && ((postings && postings.length > 0) || (holds && holds.length > 0))) {
+    if (responseCode === RC.APPROVED && ((postings && postings.length > 0) || (holds && holds.length > 0))) {
       responseCode = this.ledger.post(postings ?? [], holds);
     }
-    if (refund && responseCode === '00') this.refunded.set(refund.key, refunded);
+    if (refund && responseCode === RC.APPROVED) this.refunded.set(refund.key, refunded);
     reply.seq = ++this.lastSeq;
     reply.responseCode = responseCode;
     reply.rrn = p.rrn ? String(reply.seq).padStart(12, '0') : entry.rrn;
-    reply.authCode = responseCode === '00' && p.authCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : entry.authCode;
-    reply.balance = p.inquiry !== undefined && responseCode === '00' ? this.ledger.available(p.inquiry) ?? NaN : NaN;
+    reply.authCode = responseCode === RC.APPROVED && p.authCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : entry.authCode;
+    reply.balance = p.inquiry !== undefined && responseCode === RC.APPROVED ? this.ledger.available(p.inquiry) ?? NaN : NaN;
     reply.businessDate = this.date;
     settleEntry(entry, reply);
     this.journal.append(entry);
@@ -152,7 +152,7 @@ export class Book {
       const entry: JournalEntry = {
         ...blankEntry(), at, type: 'hold-expiry', mid: hold.mid, tid: hold.tid, batch: hold.batch, stan: hold.stan,
         rrn: hold.rrn, authCode: hold.authCode, panHash: hold.panHash, amount: hold.amount, currency: '156',
-        responseCode: '00', originalKey: hold.key, route: 'on-us',
+        responseCode: RC.APPROVED, originalKey: hold.key, route: 'on-us',
         effects: { holds: (hold.holds ?? []).map((h) => ({ account: h.account, amount: -h.amount })), originals: [{ key: hold.key, status: 'expired' }] },
       };
       this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
@@ -244,7 +244,7 @@ export class Book {
 const SCRATCH_REPLY: Reply = emptyReply();
 
 function controlEntry(change: ControlChange, at: number): JournalEntry {
-  return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: '00', route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${change.key}` : '' };
+  return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: RC.APPROVED, route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${change.key}` : '' };
 }
 
 function isDate(yyyymmdd: string): boolean {

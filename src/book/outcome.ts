@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../store/index.js';
 import type { Reply } from './wire.js';
+import { RC } from '../txn/index.js';
 
 /**
  * Writes the book's decision into an entry. The book calls it on the entry it journals, the worker
@@ -12,7 +13,7 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   entry.authCode = outcome.authCode;
   entry.responseCode = outcome.responseCode;
   const effects = entry.effects;
-  if (outcome.responseCode !== '00') {
+  if (outcome.responseCode !== RC.APPROVED) {
     effects.postings = undefined;
     effects.holds = undefined;
     effects.totals = undefined;
@@ -26,7 +27,7 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
     txn.rrn = outcome.rrn;
     txn.authCode = outcome.authCode;
     txn.responseCode = outcome.responseCode;
-    if (outcome.responseCode !== '00') {
+    if (outcome.responseCode !== RC.APPROVED) {
       txn.status = 'declined';
       txn.postings = [];
       txn.holds = undefined;

@@ -1,5 +1,6 @@
 import type { Account, Posting } from '../store/index.js';
 import type { StateStore } from '../store/index.js';
+import { RC } from '../txn/index.js';
 
 /**
  * The in-house account system: double-entry postings on card and merchant accounts. It lives
@@ -35,28 +36,28 @@ export class Ledger {
    * zero; otherwise changes nothing. Returns `00`, `51` (insufficient funds) or `96` (a malformed
    * posting, which is the switch's own fault).
    */
-  post(legs: readonly Posting[], holds: readonly Posting[] = NONE): '00' | '51' | '96' {
+  post(legs: readonly Posting[], holds: readonly Posting[] = NONE): typeof RC.APPROVED | typeof RC.INSUFFICIENT_FUNDS | typeof RC.SYSTEM_MALFUNCTION {
     let sum = 0;
     for (const leg of legs) {
-      if (this.account(leg.account) === undefined || !Number.isSafeInteger(leg.amount)) return '96';
+      if (this.account(leg.account) === undefined || !Number.isSafeInteger(leg.amount)) return RC.SYSTEM_MALFUNCTION;
       sum += leg.amount;
     }
-    if (sum !== 0) return '96';
+    if (sum !== 0) return RC.SYSTEM_MALFUNCTION;
     for (const hold of holds) {
       const account = this.account(hold.account);
-      if (account === undefined || !Number.isSafeInteger(hold.amount)) return '96';
-      if (account.held + net(holds, hold.account) < 0) return '96';
+      if (account === undefined || !Number.isSafeInteger(hold.amount)) return RC.SYSTEM_MALFUNCTION;
+      if (account.held + net(holds, hold.account) < 0) return RC.SYSTEM_MALFUNCTION;
     }
     for (const leg of [...legs, ...holds]) {
       const account = this.accounts.get(leg.account)!;
       if (account.kind !== 'card') continue;
       const balance = net(legs, leg.account);
       const held = net(holds, leg.account);
-      if ((balance < 0 || held > 0) && account.balance + balance - (account.held + held) < 0) return '51';
+      if ((balance < 0 || held > 0) && account.balance + balance - (account.held + held) < 0) return RC.INSUFFICIENT_FUNDS;
     }
     for (const leg of legs) this.accounts.get(leg.account)!.balance += leg.amount;
     for (const hold of holds) this.accounts.get(hold.account)!.held += hold.amount;
-    return '00';
+    return RC.APPROVED;
   }
 }
 

@@ -15,7 +15,7 @@ import {
   type Terminal,
   type TxnRecord,
 } from '../store/index.js';
-import { dayNumber } from '../txn/index.js';
+import { dayNumber, RC } from '../txn/index.js';
 import { TerminalState } from './context.js';
 
 /** What the switch is configured with that the rules read. */
@@ -233,7 +233,7 @@ export class WorkerServices implements Services {
     this.recent.delete(record.key);
     this.recent.set(record.key, record);
     if (record.rrn) this.recentRrns.set(record.rrn, record.key);
-    if (record.type === 'pre-auth' && record.responseCode === '00') this.recentAuths.set(authKey(record.panHash, record.authCode, record.date), record.key);
+    if (record.type === 'pre-auth' && record.responseCode === RC.APPROVED) this.recentAuths.set(authKey(record.panHash, record.authCode, record.date), record.key);
     if (this.recent.size > RECENT_LIMIT) this.trimRecent();
   }
 

@@ -34,7 +34,7 @@ export type Answer = Buffer | undefined;
 export class InProcessSwitch implements FrameTransport {
   readonly dataDir: string;
   readonly state: StateStore;
-  readonly pipeline: Pipeline;
+  private readonly pipeline: Pipeline;
   private readonly book: Book;
   private nextConnection = 1;
   private readonly answers = new Map<number, { resolve: (answer: Answer) => void; reject: (err: Error) => void }>();

@@ -27,7 +27,7 @@ export const signOff: TypeHandler = {
 
 export const echo: TypeHandler = {
   session: false, indexed: false, card: false, pin: false, amount: false, rrn: false, authCode: false,
-  prepare: () => '00',
+  prepare: () => RC.APPROVED,
 };
 
 /** POS status upload (0820 362): F62 is kept with the time for monitoring. */
