@@ -8,6 +8,9 @@ import type { Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, St
  * (discrepancies, a terminal update) are embedded msgpack. Strings are a u16 byte length then
  * UTF-8; numbers are float64 (amounts and sequence numbers are safe integers).
  */
+/** Strings up to this length are tried as ASCII first (the u16 length's high byte is then 0). */
+const ASCII_RUN = 255;
+
 export class BinaryWriter {
   buf: Buffer;
   pos = 0;
@@ -59,6 +62,24 @@ export class BinaryWriter {
   str(s: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.room(2 + s.length * 3);
+    // Nearly every string here is short ASCII (ids, codes, dates): copying its units costs a
+    // fraction of a call into Buffer.write. Anything else takes the UTF-8 encoder.
+    if (s.length <= ASCII_RUN) {
+      const buf = this.buf;
+      const start = this.pos + 2;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[start + i] = c;
+      }
+      if (i === s.length) {
+        buf[this.pos] = i;
+        buf[this.pos + 1] = 0;
+        this.pos = start + i;
+        return;
+      }
+    }
     const n = this.buf.write(s, this.pos + 2, 'utf8');
     if (n > 0xffff) throw new RangeError('a string in an entry is at most 65535 bytes');
     this.buf.writeUInt16LE(n, this.pos);

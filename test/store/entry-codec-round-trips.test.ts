@@ -381,3 +381,15 @@ t.test('BinaryWriter.str refuses a string longer than 65535 UTF-8 bytes', async 
   t.strictSame(unpackProposal(Buffer.from(packProposal({ entry: SALE, rrn: true, authCode: true }))).entry, SALE, 'packProposal recovers');
   t.strictSame(decodeEffects(Buffer.from(encodeEffects(SALE.effects))), SALE.effects, 'encodeEffects recovers');
 });
+
+t.test('strings: the ASCII fast path writes the same bytes as the UTF-8 encoder, at every length and with a late non-ASCII unit', async (t) => {
+  const cases = ['', 'A', '0'.repeat(254), 'x'.repeat(255), 'y'.repeat(256), 'abc中', 'M\xc9\xcc\xbb\xa7', `${'a'.repeat(200)}é`, '\x7f\x00'];
+  for (const s of cases) {
+    const w = new BinaryWriter();
+    w.str(s);
+    const utf8 = Buffer.from(s, 'utf8');
+    const want = Buffer.concat([Buffer.from([utf8.length & 0xff, utf8.length >> 8]), utf8]);
+    t.equal(w.bytes.toString('hex'), want.toString('hex'), `${JSON.stringify(s.slice(0, 12))}… (${s.length} units): u16 length then UTF-8`);
+    t.equal(new BinaryReader(w.bytes).str(), s, 'reads back');
+  }
+});
