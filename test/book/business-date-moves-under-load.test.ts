@@ -22,6 +22,7 @@ import { auditLedger } from '../../src/ledger/audit.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { sleep, withTimeout } from '../switch/harness.js';
 
 const silent = pino({ level: 'silent' });
 const CHILD = fileURLToPath(new URL('./control-child.js', import.meta.url));
@@ -39,15 +40,7 @@ function dateAfter(yyyymmdd: string, days: number): string {
 }
 
 const mmdd = (yyyymmdd: string): string => yyyymmdd.slice(4, 8);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))),
-  ]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Load: terminals selling over TCP, one request outstanding each.

@@ -21,20 +21,12 @@ import type { EntrySummary } from '../../src/book/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, decodeEffects, demoPan, demoTid, type Merchant } from '../../src/store/index.js';
 import { DEFAULTS, InProcessSwitch, startSwitch } from '../../src/switch/index.js';
-import { TEST_CARDS } from '../switch/harness.js';
+import { TEST_CARDS, sleep, withTimeout } from '../switch/harness.js';
 
 const silent = pino({ level: 'silent' });
 const DAY = '20261124';
 const card = (n: number, pin: string = DEMO.pin) => ({ pan: demoPan(n), expiry: DEMO.expiry, pin });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))),
-  ]);
-}
 
 function journalFiles(dir: string): string[] {
   return existsSync(join(dir, 'journal')) ? readdirSync(join(dir, 'journal')).filter((f) => /^\d{8}\.sqlite$/.test(f)).sort() : [];
