@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
-import { StateStore, type JournalEntry } from '../store/index.js';
+import { StateStore, type JournalEntry, type ReferenceChange } from '../store/index.js';
 import { Book, type ControlChange, type ControlResult } from './book.js';
 import { FeedWriter } from './feed.js';
-import { REPLY_BYTES, emptyReply, unpackProposal, writeReply, type Reply } from './wire.js';
+import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packReferenceNotice, unpackProposal, writeReply, type Reply } from './wire.js';
 
 /** How often pre-auth holds past their days are looked for. */
 const HOLD_SWEEP_MS = 3_600_000;
@@ -94,6 +94,7 @@ async function run(data: BookThreadData): Promise<void> {
   };
   const release = (entries: readonly JournalEntry[]): void => {
     deliver(workers, syncing);
+    for (const entry of entries) if (entry.effects.reference) notify(workers, entry.effects.reference);
     feed.publish(entries);
     acknowledge();
     inFlight = undefined;
@@ -176,6 +177,15 @@ function deliver(workers: WorkerRings[], held: HeldReplies): void {
   }
   held.clear();
   for (const w of workers) w.replies.publish();
+}
+
+/** Tells every worker of a durable reference change, behind the replies already sent. */
+function notify(workers: WorkerRings[], change: ReferenceChange): void {
+  const bytes = packReferenceNotice(change);
+  for (const w of workers) {
+    w.replies.send(REFERENCE_NOTICE, bytes, 0, bytes.length);
+    w.replies.publish();
+  }
 }
 
 /** Retries replies full rings refused; true while some are still waiting. */

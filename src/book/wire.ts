@@ -1,4 +1,5 @@
-import { BinaryReader, BinaryWriter, readEntry, writeEntry, type JournalEntry } from '../store/index.js';
+import { pack, unpack } from 'msgpackr';
+import { BinaryReader, BinaryWriter, readEntry, writeEntry, type JournalEntry, type ReferenceChange } from '../store/index.js';
 
 const F_RRN = 1;
 const F_AUTH_CODE = 2;
@@ -96,4 +97,19 @@ export function readReply(buf: Buffer, start: number, into: Reply): Reply {
 function sameLatin1(buf: Buffer, at: number, s: string): boolean {
   for (let i = 0; i < s.length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * The tag of a reference notice on a reply ring: a durable change to reference data that every
+ * worker applies to what it holds (worker tags carry a context id below 2^24, never all ones).
+ */
+export const REFERENCE_NOTICE = 0xffffffff;
+
+/** A reference change as notice bytes (rare: msgpack is fine here). */
+export function packReferenceNotice(change: ReferenceChange): Buffer {
+  return pack(change);
+}
+
+export function unpackReferenceNotice(buf: Buffer, start: number, end: number): ReferenceChange {
+  return unpack(buf.subarray(start, end)) as ReferenceChange;
 }

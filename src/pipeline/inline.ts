@@ -1,4 +1,4 @@
-import { REPLY_BYTES, emptyReply, packProposal, readReply, type Reply } from '../book/index.js';
+import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Reply } from '../book/index.js';
 import type { InlineHandler } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
@@ -78,7 +78,8 @@ export class InlinePipeline implements InlineHandler {
   }
 
   private readonly onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
-    if (end - start === REPLY_BYTES) this.pipeline.onReply(tag, readReply(buf, start, this.reply));
+    if (tag === REFERENCE_NOTICE) this.pipeline.services.referenceChanged(unpackReferenceNotice(buf, start, end));
+    else if (end - start === REPLY_BYTES) this.pipeline.onReply(tag, readReply(buf, start, this.reply));
   };
 
   /** One flush and one wake-up of the book per tick, however many proposals it carried. */

@@ -11,6 +11,7 @@ import {
   type Merchant,
   type ParameterKind,
   type ParameterSet,
+  type ReferenceChange,
   type StateStore,
   type Terminal,
   type TxnRecord,
@@ -211,6 +212,28 @@ export class WorkerServices implements Services {
     if (effects.txn) this.remember(effects.txn);
   }
 
+  /**
+   * A durable reference change, as the book announced it (LMDB may apply it a little later): a
+   * terminal this worker holds takes the changed fields over its own record (its keys reloaded if
+   * they changed), so does a merchant's cached record, and cached BINs are dropped.
+   */
+  referenceChanged(change: ReferenceChange): void {
+    if (change.table === 'terminals') {
+      const terminal = this.terminals.get(change.key);
+      if (terminal === undefined) return;
+      if (change.value === null) this.terminals.delete(change.key);
+      else this.updateTerminal(terminal, change.value as Partial<Terminal>);
+    } else if (change.table === 'merchants') {
+      // The fields set over the record as this worker knows it (LMDB may not have the change yet).
+      const known = this.merchant(change.key);
+      const value = change.value === null || known === undefined ? undefined : { ...known, ...(change.value as Partial<Merchant>) };
+      this.merchants.set(change.key, { at: Date.now(), value });
+    } else if (change.table === 'bins') {
+      this.bins.clear();
+      this.binsReadAt = 0;
+    }
+  }
+
   /** The book's business date, as a reply (or the book at start-up) said it. */
   learnDate(businessDate: string): void {
     this.date = businessDate;
@@ -219,7 +242,7 @@ export class WorkerServices implements Services {
 
   private updateTerminal(terminal: TerminalState, update: Partial<Terminal>): void {
     terminal.record = { ...terminal.record, ...update };
-    if (update.keys) this.loadKeys(terminal);
+    if (update.keys !== undefined || update.tmk !== undefined) this.loadKeys(terminal);
   }
 
   private loadKeys(terminal: TerminalState): void {

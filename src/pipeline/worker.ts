@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { REPLY_BYTES, emptyReply, packProposal, readReply, type Proposal } from '../book/index.js';
+import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore } from '../store/index.js';
@@ -93,6 +93,7 @@ export default async function serve(data: WorkerData): Promise<void> {
   const reply = emptyReply();
   const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => pipeline.onFrame(tag, buf, start, end);
   const onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
+    if (tag === REFERENCE_NOTICE) return pipeline.services.referenceChanged(unpackReferenceNotice(buf, start, end));
     if ((tag & ~ID_MASK) !== generation || end - start !== REPLY_BYTES) return;
     pipeline.onReply(tag & ID_MASK, readReply(buf, start, reply));
   };

@@ -193,7 +193,7 @@ export interface Effects {
   txn?: TxnRecord;
   /** Originals whose status this entry changes, or to whose refunded total it adds. */
   originals?: OriginalUpdate[];
-  /** Reference data set through the book's control channel (a `null` value removes the key). */
+  /** Reference data set through the book's control channel: fields set over the key's record (`null` removes the key). */
   reference?: ReferenceChange;
 }
 

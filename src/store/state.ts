@@ -158,11 +158,11 @@ export class StateStore {
     });
   }
 
-  /** Sets (or, for a `null` value, removes) one key of a reference table. */
+  /** Sets the given fields of one key of a reference table over what it holds (a new key takes them as they are); `null` removes the key. */
   private applyReference(change: ReferenceChange): void {
-    const db = this[change.table] as Database<unknown, string>;
+    const db = this[change.table] as Database<object, string>;
     if (change.value === null) db.remove(change.key);
-    else db.put(change.key, change.value);
+    else db.put(change.key, { ...db.get(change.key), ...(change.value as object) });
   }
 
   private applyOne(entry: JournalEntry, group: AppliedGroup): void {

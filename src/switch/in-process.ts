@@ -146,7 +146,10 @@ export class InProcessSwitch implements FrameTransport {
         });
         this.book.commit();
         const entries = await this.book.sync();
-        for (const entry of entries) this.durable.push(entry);
+        for (const entry of entries) {
+          this.durable.push(entry);
+          if (entry.effects.reference) this.pipeline.services.referenceChanged(entry.effects.reference);
+        }
         for (const r of replies) this.pipeline.onReply(r.id, r.reply);
       }
     } finally {
