@@ -62,11 +62,6 @@ export class Book {
     return this.date;
   }
 
-  /** The current day's journal file. */
-  get journalPath(): string {
-    return this.journal.path;
-  }
-
   /**
    * Replays the journal entries LMDB has not applied (after a crash), from every day's file, then
    * continues their numbering, opens the current day's journal and starts applying new entries as
@@ -141,14 +136,14 @@ export class Book {
    * entry like any other. Runs only when LMDB has every committed entry, so it sees current statuses;
    * returns how many it released, or -1 when it could not run yet.
    */
-  expireHolds(at: number, holdDays = this.options.holdDays): number {
+  expireHolds(at: number): number {
     if (!this.caughtUp) return -1;
     this.state.refresh();
     const today = dayNumber(this.date);
     let expired = 0;
     for (const { value: key } of this.state.auths.getRange()) {
       const hold = this.state.txns.get(key);
-      if (hold === undefined || hold.status !== 'approved' || today - dayNumber(hold.businessDate) <= holdDays) continue;
+      if (hold === undefined || hold.status !== 'approved' || today - dayNumber(hold.businessDate) <= this.options.holdDays) continue;
       const entry: JournalEntry = {
         ...blankEntry(), at, type: 'hold-expiry', mid: hold.mid, tid: hold.tid, batch: hold.batch, stan: hold.stan,
         rrn: hold.rrn, authCode: hold.authCode, panHash: hold.panHash, amount: hold.amount, currency: '156',

@@ -127,7 +127,13 @@ export class WorkerServices implements Services {
   }
 
   merchant(mid: string): Merchant | undefined {
-    return this.cached(this.merchants, mid, this.state.merchants, mid);
+    const now = Date.now();
+    const hit = this.merchants.get(mid);
+    if (hit !== undefined && now - hit.at < REFERENCE_TTL_MS) return hit.value;
+    const value = this.state.merchants.get(mid);
+    if (this.merchants.size >= REFERENCE_CACHE_LIMIT) this.merchants.clear();
+    this.merchants.set(mid, { at: now, value });
+    return value;
   }
 
   bin(pan: string): CardBin | undefined {
@@ -270,15 +276,4 @@ export class WorkerServices implements Services {
       this.recentAuths.delete(authKey(record.panHash, record.authCode, record.date));
     }
   }
-
-  private cached<V>(cache: Map<string, { at: number; value: V | undefined }>, key: string, db: { get(key: string): V | undefined }, dbKey: string): V | undefined {
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (hit !== undefined && now - hit.at < REFERENCE_TTL_MS) return hit.value;
-    const value = db.get(dbKey);
-    if (cache.size >= REFERENCE_CACHE_LIMIT) cache.clear();
-    cache.set(key, { at: now, value });
-    return value;
-  }
 }
-
