@@ -67,6 +67,8 @@ export class InlinePipeline implements InlineHandler {
   }
 
   onFrame(connection: number, frame: Buffer, start: number, end: number): void {
+    // What the book made durable before this frame arrived (a reference notice above all) comes first.
+    this.options.replies.drain(this.onReply);
     this.pipeline.onFrame(connection, frame, start, end);
   }
 

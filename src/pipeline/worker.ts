@@ -91,7 +91,12 @@ export default async function serve(data: WorkerData): Promise<void> {
   });
 
   const reply = emptyReply();
-  const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => pipeline.onFrame(tag, buf, start, end);
+  const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => {
+    // What the book made durable before this frame was sent (a reference notice above all) is
+    // taken in first: a terminal suspended and acknowledged is refused on its very next request.
+    replies.drain(onReply);
+    pipeline.onFrame(tag, buf, start, end);
+  };
   const onReply = (tag: number, buf: Buffer, start: number, end: number): void => {
     if (tag === REFERENCE_NOTICE) return pipeline.services.referenceChanged(unpackReferenceNotice(buf, start, end));
     if ((tag & ~ID_MASK) !== generation || end - start !== REPLY_BYTES) return;
