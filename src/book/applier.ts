@@ -1,38 +1,54 @@
 import { Worker } from 'node:worker_threads';
+import { Doorbell } from '../ring/index.js';
 import type { ApplyThreadData, ApplyThreadMessage } from './apply-thread.js';
+import { BookGauges, Throttle, canRestorePriority, currentNice, setThreadNice } from './pressure.js';
 
 /** Default least time between LMDB transactions that apply durable entries. */
-const APPLY_INTERVAL_MS = 50;
+export const APPLY_INTERVAL_MS = 50;
+/** The apply thread's nice value while LMDB keeps up: it then takes only CPU the answering threads leave. */
+const RELAXED_NICE = 19;
 
 /**
  * The book's handle on the thread that applies durable journal entries to LMDB. The book only
  * says how far the journal is durable (one atomic store per fsync, no message, no wake-up); the
  * thread reads those entries back from the journal and applies them in its own time, so a large
  * LMDB transaction never stalls the thread that answers terminals.
+ *
+ * Its priority is steered by how far it is behind: lowest while it keeps up (answers first), the
+ * process's own once it falls a quarter of the bound behind or the WAL passes half its limit, so a
+ * busy machine cannot starve it while the book holds terminals back for it.
  */
 export class Applier {
   private readonly thread: Worker;
-  /** Highest journal seq that is durable (cell 0), written by the book, read by the apply thread. */
-  private readonly durableSeq: BigInt64Array;
-  private appliedSeq: number;
+  private readonly bell = Doorbell.create();
   private readonly waiters: { seq: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private stopped: Promise<void> | undefined;
   /** The thread has checkpointed the journal since the book last finished a checkpoint. */
   private checkpointed = false;
+  /** Whether the thread may be put at the lowest priority: only if it can be brought back. */
+  private readonly mayRelax = canRestorePriority();
+  private readonly urgentNice = currentNice();
+  private nice: number;
   /** Why the thread stopped applying, if it failed: LMDB falls behind the journal from then on. */
   failure: Error | undefined;
 
-  constructor(dataDir: string, journalPath: string, appliedSeq: number, intervalMs = APPLY_INTERVAL_MS) {
-    const durable = new SharedArrayBuffer(8);
-    this.durableSeq = new BigInt64Array(durable);
-    this.durableSeq[0] = BigInt(appliedSeq);
-    this.appliedSeq = appliedSeq;
-    const data: ApplyThreadData = { dataDir, journalPath, durable, intervalMs };
+  constructor(
+    dataDir: string,
+    journalPath: string,
+    appliedSeq: number,
+    private readonly gauges: BookGauges,
+    intervalMs = APPLY_INTERVAL_MS,
+  ) {
+    gauges.durable = appliedSeq;
+    gauges.applied = appliedSeq;
+    this.nice = this.urgentNice;
+    const data: ApplyThreadData = { dataDir, journalPath, gauges: gauges.sab, bell: this.bell.sab, intervalMs };
     this.thread = new Worker(new URL('./apply-thread.js', import.meta.url), { workerData: data });
     this.thread.on('message', (msg: ApplyThreadMessage) => {
       if (msg.fatal !== undefined) this.fail(msg.fatal);
       else if (msg.applied !== undefined) this.onApplied(msg.applied);
       else if (msg.checkpointed) this.checkpointed = true;
+      else if (msg.started) this.steer();
     });
     this.thread.on('error', (err) => this.fail(err.stack ?? String(err)));
     this.thread.on('exit', (code) => {
@@ -42,7 +58,7 @@ export class Applier {
 
   /** Every entry up to `seq` is durable in the journal: LMDB may now have it. */
   durable(seq: number): void {
-    Atomics.store(this.durableSeq, 0, BigInt(seq));
+    this.gauges.durable = seq;
   }
 
   /** True once after each of the thread's checkpoints: the book's own checkpoint is then cheap. */
@@ -52,15 +68,41 @@ export class Applier {
     return due;
   }
 
+  /** The book is holding terminals back: the thread applies (and checkpoints) now instead of resting. */
+  hurry(): void {
+    this.bell.ring();
+  }
+
   /** Highest journal seq LMDB holds. */
   get applied(): number {
-    return this.appliedSeq;
+    return this.gauges.applied;
+  }
+
+  /**
+   * Gives the thread the process's priority while it is behind (lag past a quarter of its bound,
+   * the WAL past half its limit, or the book throttling) and the lowest again once it is well
+   * within them (an eighth, a quarter, not throttling).
+   */
+  steer(entered = this.gauges.durable): void {
+    const tid = this.gauges.applyTid;
+    if (tid === 0 || !this.mayRelax) return;
+    const lag = entered - this.gauges.applied;
+    const wal = this.gauges.walBytes;
+    const maxLag = this.gauges.maxApplyLag;
+    const walLimit = this.gauges.walLimitBytes;
+    let nice = this.nice;
+    if (this.gauges.throttle !== Throttle.None || lag >= maxLag / 4 || wal >= walLimit / 2) nice = this.urgentNice;
+    else if (lag < maxLag / 8 && wal < walLimit / 4) nice = RELAXED_NICE;
+    if (nice !== this.nice && setThreadNice(tid, nice)) {
+      this.nice = nice;
+      this.gauges.applyNice = nice;
+    }
   }
 
   /** Resolves when LMDB holds every entry up to `seq`. */
   caughtUp(seq: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.appliedSeq >= seq) return Promise.resolve();
+    if (this.applied >= seq) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
   }
 
@@ -79,7 +121,6 @@ export class Applier {
   }
 
   private onApplied(seq: number): void {
-    this.appliedSeq = seq;
     let kept = 0;
     for (const w of this.waiters) {
       if (w.seq <= seq) w.resolve();

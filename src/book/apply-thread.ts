@@ -1,61 +1,75 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { Doorbell } from '../ring/index.js';
 import { JournalReader, StateStore, journalDates, journalDir, type JournalEntry } from '../store/index.js';
 import { basename, join } from 'node:path';
+import { BookGauges, Throttle, threadId } from './pressure.js';
 
 /** What the book hands its apply thread. */
 export interface ApplyThreadData {
   dataDir: string;
   journalPath: string;
-  /** BigInt64 cell 0: highest durable journal seq. */
-  durable: SharedArrayBuffer;
+  /** The book's gauges: durable seq and throttling written by the book, applied seq by this thread. */
+  gauges: SharedArrayBuffer;
+  /** Rung by the book when it starts holding terminals back: the thread stops resting at once. */
+  bell: SharedArrayBuffer;
   intervalMs: number;
 }
 
-export type ApplyThreadMessage = { applied?: number; checkpointed?: true; fatal?: string };
+export type ApplyThreadMessage = { applied?: number; checkpointed?: true; started?: true; fatal?: string };
 
 /** Most entries in one LMDB transaction when catching up: a long backlog is applied in steps. */
 const MAX_ENTRIES_PER_TXN = 4096;
-/** Least time between two checkpoints of the journal's WAL. */
+/** Least time between two checkpoints of the journal's WAL while it is small. */
 const CHECKPOINT_INTERVAL_MS = 1000;
+/** How long the thread rests while the book holds terminals back for it: it applies at once instead. */
+const HURRIED_INTERVAL_MS = 1;
 
 /**
  * The apply thread: reads the entries the book has made durable back from the journal and
  * applies them to LMDB, one transaction at a time, at most one per interval while it keeps up.
  * It is the recovery replay running all day: the same entries, the same `applyEntries`. It also
- * checkpoints the journal's WAL, off the book's thread.
+ * checkpoints the journal's WAL, off the book's thread: every second, and as soon as it can while
+ * the WAL is past a quarter of its limit.
  */
 async function run(data: ApplyThreadData): Promise<void> {
-  yieldToAnsweringThreads();
+  const gauges = BookGauges.attach(data.gauges);
+  const bell = Doorbell.attach(data.bell);
+  // The book steers this thread's priority by its kernel task id.
+  gauges.applyTid = threadId();
+  parentPort!.postMessage({ started: true } satisfies ApplyThreadMessage);
   const state = new StateStore(data.dataDir);
   const journal = new DayFollower(data.dataDir, basename(data.journalPath, '.sqlite'));
-  const durable = new BigInt64Array(data.durable);
   let stopping = false;
   parentPort!.on('message', (msg: { stop?: boolean }) => {
-    if (msg.stop) stopping = true;
+    if (msg.stop) {
+      stopping = true;
+      bell.ring();
+    }
   });
   let applied = state.appliedSeq();
+  gauges.applied = applied;
   let checkpointedAt = Date.now();
   for (;;) {
-    const upTo = Number(Atomics.load(durable, 0));
+    const seen = bell.rung;
+    const upTo = gauges.durable;
     if (upTo > applied) {
       const entries = journal.entries(applied, upTo, MAX_ENTRIES_PER_TXN);
       if (entries.length === 0) throw new Error(`journal holds nothing after ${applied}, but the book says it is durable up to ${upTo}`);
       await state.applyEntries(entries);
       applied = entries[entries.length - 1].seq;
+      gauges.applied = applied;
       parentPort!.postMessage({ applied } satisfies ApplyThreadMessage);
       if (applied < upTo) continue;
-    } else if (stopping) {
-      break;
     }
-    if (Date.now() - checkpointedAt >= CHECKPOINT_INTERVAL_MS) {
+    // The book asks to stop after its last fsync: read after the request, `durable` is final.
+    if (stopping && applied >= gauges.durable) break;
+    const throttle = gauges.throttle;
+    if (Date.now() - checkpointedAt >= CHECKPOINT_INTERVAL_MS || gauges.walBytes >= gauges.walLimitBytes / 4 || throttle === Throttle.Wal) {
       journal.checkpoint();
       checkpointedAt = Date.now();
       parentPort!.postMessage({ checkpointed: true } satisfies ApplyThreadMessage);
     }
-    await sleep(data.intervalMs);
+    await bell.sleep(seen, throttle === Throttle.None ? data.intervalMs : HURRIED_INTERVAL_MS);
   }
   journal.close();
   await state.close();
@@ -99,20 +113,6 @@ class DayFollower {
 
   close(): void {
     this.reader.close();
-  }
-}
-
-/**
- * LMDB may lag; answers may not. On Linux a thread is a task with its own nice value: at the lowest
- * priority this thread takes the CPU only when the threads that answer terminals leave it, and a
- * woken answering thread preempts it at once instead of waiting out its time slice.
- */
-function yieldToAnsweringThreads(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
-  } catch {
-    // Not Linux, or not allowed: the thread runs at normal priority.
   }
 }
 

@@ -4,6 +4,7 @@ import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, typ
 import { dayNumber, RC } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
+import { BookGauges, Throttle } from './pressure.js';
 import { emptyReply, type Proposal, type Reply } from './wire.js';
 
 /** What the book is started with. */
@@ -16,7 +17,17 @@ export interface BookOptions {
   applyIntervalMs?: number;
   /** Apply durable entries to LMDB on this thread, after each sync, instead of on an apply thread (the in-process harness). */
   applyInline?: boolean;
+  /** Most entries the book may have entered that LMDB does not hold yet; past it, it admits no more proposals. */
+  maxApplyLag?: number;
+  /** Most bytes the day's WAL file may take; the book admits no more proposals while it is near. */
+  walLimitBytes?: number;
+  /** Where the book publishes its pressure (shared with the threads that show or relieve it). */
+  gauges?: BookGauges;
 }
+
+/** About one second of the switch's peak traffic. */
+export const MAX_APPLY_LAG = 10_000;
+export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** A change made through the book's control channel: journalled like a transaction. */
 export type ControlChange =
@@ -48,6 +59,15 @@ export class Book {
   /** Refunded totals of originals refunded in this run; earlier runs' are in LMDB (recovery applied them). */
   private readonly refunded = new Map<string, number>();
   private applier: Applier | undefined;
+  readonly gauges: BookGauges;
+  private readonly maxApplyLag: number;
+  /**
+   * The WAL's high mark: past it the book stops admitting until a checkpoint has copied the whole
+   * WAL. A quarter of the limit is left for the groups entered before the check saw it.
+   */
+  private readonly walHighBytes: number;
+  /** The WAL holds more than its high mark not yet checkpointed. */
+  private walFull = false;
 
   constructor(
     private readonly state: StateStore,
@@ -56,6 +76,10 @@ export class Book {
   ) {
     this.ledger = new Ledger(state);
     this.date = journalledDate(dataDir) ?? options.businessDate;
+    this.maxApplyLag = options.maxApplyLag ?? MAX_APPLY_LAG;
+    const walLimit = options.walLimitBytes ?? WAL_LIMIT_BYTES;
+    this.walHighBytes = (walLimit * 3) / 4;
+    this.gauges = options.gauges ?? BookGauges.create(this.maxApplyLag, walLimit);
   }
 
   get businessDate(): string {
@@ -72,8 +96,11 @@ export class Book {
     if (tail.entries.length > 0) await this.state.applyEntries(tail.entries);
     this.lastSeq = Math.max(tail.maxSeq, this.state.appliedSeq());
     this.durableSeq = this.state.appliedSeq();
-    this.journal = new Journal(this.dataDir, this.date);
-    if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.options.applyIntervalMs);
+    this.gauges.durable = this.durableSeq;
+    this.gauges.applied = this.durableSeq;
+    this.gauges.entered = this.lastSeq;
+    this.journal = this.openJournal(this.date);
+    if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.gauges, this.options.applyIntervalMs);
     return tail.entries.length;
   }
 
@@ -116,7 +143,7 @@ export class Book {
       if (change.date <= this.date) return { refused: `the business date only moves forward: ${change.date} is not after ${this.date}` };
       this.commit();
       this.retired.push(this.journal);
-      this.journal = new Journal(this.dataDir, change.date);
+      this.journal = this.openJournal(change.date);
       this.date = change.date;
     } else if (!REFERENCE_TABLES.includes(change.table)) {
       return { refused: `no such reference table: ${String(change.table)}` };
@@ -168,7 +195,46 @@ export class Book {
 
   /** Highest journal seq LMDB holds. */
   private get applied(): number {
-    return this.applier?.applied ?? this.state.appliedSeq();
+    return this.gauges.applied;
+  }
+
+  /**
+   * How many proposals the book may enter now: what keeps LMDB within `maxApplyLag` entries of
+   * what was entered (so within it of what is durable too), and none while the WAL is past its high
+   * mark. Entries not yet in LMDB are what recovery replays and what workers keep in memory, so this
+   * one bound caps both.
+   */
+  get admissible(): number {
+    if (this.walFull) return 0;
+    return this.maxApplyLag - (this.lastSeq - this.applied);
+  }
+
+  /** Why `admissible` is 0, if it is. */
+  get throttle(): Throttle {
+    if (this.walFull) return Throttle.Wal;
+    return this.lastSeq - this.applied >= this.maxApplyLag ? Throttle.ApplyLag : Throttle.None;
+  }
+
+  /**
+   * Works off the pressure while the book admits nothing: wakes the apply thread, finishes its
+   * latest checkpoint (so the WAL can start over) and steers its priority.
+   */
+  relieve(): void {
+    this.applier?.hurry();
+    this.finishCheckpoint();
+    this.applier?.steer(this.lastSeq);
+  }
+
+  /**
+   * After each of the apply thread's checkpoints, copies what is left (cheap, between two groups).
+   * When that completes, the next group starts the WAL over, cut back to its kept size.
+   */
+  private finishCheckpoint(): void {
+    if (this.applier?.takeCheckpoint() && this.journal.checkpoint()) this.walFull = false;
+  }
+
+  private openJournal(date: string): Journal {
+    return new Journal(this.dataDir, date, { walKeepBytes: this.gauges.walLimitBytes / 8 });
   }
 
   private refundedSoFar(key: string): number {
@@ -196,7 +262,12 @@ export class Book {
   commit(): void {
     if (this.group.length === 0) return;
     this.journal.commit();
-    if (this.applier?.takeCheckpoint()) this.journal.checkpoint();
+    const walBytes = this.journal.walBytes();
+    this.gauges.walBytes = walBytes;
+    this.gauges.entered = this.lastSeq;
+    if (walBytes >= this.walHighBytes) this.walFull = true;
+    this.finishCheckpoint();
+    this.applier?.steer(this.lastSeq);
     for (const entry of this.group) this.written.push(entry);
     this.group.length = 0;
   }
@@ -218,7 +289,11 @@ export class Book {
     for (const journal of retired) journal.close();
     this.durableSeq = entries[entries.length - 1].seq;
     if (this.applier) this.applier.durable(this.durableSeq);
-    else await this.state.applyEntries(entries);
+    else {
+      this.gauges.durable = this.durableSeq;
+      await this.state.applyEntries(entries);
+      this.gauges.applied = this.durableSeq;
+    }
     return entries;
   }
 

@@ -3,10 +3,13 @@ import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { StateStore, type JournalEntry, type ReferenceChange } from '../store/index.js';
 import { Book, type ControlChange, type ControlResult } from './book.js';
 import { FeedWriter } from './feed.js';
+import { BookGauges, Throttle } from './pressure.js';
 import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packReferenceNotice, unpackProposal, writeReply, type Reply } from './wire.js';
 
 /** How often pre-auth holds past their days are looked for. */
 const HOLD_SWEEP_MS = 3_600_000;
+/** How long a throttled book rests before it looks again at what LMDB and the WAL have caught up. */
+const THROTTLED_REST_MS = 2;
 
 /** What the main thread hands the book thread. */
 export interface BookThreadData {
@@ -14,6 +17,9 @@ export interface BookThreadData {
   /** The business date of a first start; afterwards the book's own (the newest day's journal). */
   businessDate: string;
   holdDays: number;
+  applyIntervalMs: number;
+  /** The book's pressure gauges (`BookGauges`, which also carry its bounds), read by the admin API. */
+  gauges: SharedArrayBuffer;
   bell: SharedArrayBuffer;
   /** The event feed's ring: a summary of every durable entry. */
   feed: SharedArrayBuffer;
@@ -62,7 +68,15 @@ interface WorkerRings {
  */
 async function run(data: BookThreadData): Promise<void> {
   const state = new StateStore(data.dataDir);
-  const book = new Book(state, data.dataDir, { businessDate: data.businessDate, holdDays: data.holdDays });
+  const gauges = BookGauges.attach(data.gauges);
+  const book = new Book(state, data.dataDir, {
+    businessDate: data.businessDate,
+    holdDays: data.holdDays,
+    maxApplyLag: gauges.maxApplyLag,
+    walLimitBytes: gauges.walLimitBytes,
+    applyIntervalMs: data.applyIntervalMs,
+    gauges,
+  });
   const replayed = await book.recover();
   const feed = new FeedWriter(data.feed);
   const bell = Doorbell.attach(data.bell);
@@ -118,6 +132,7 @@ async function run(data: BookThreadData): Promise<void> {
     inFlight = book.sync().then(release, fatal);
   };
   let sweptAt = 0;
+  let first = 0;
   const applyControls = (): void => {
     let kept = 0;
     for (const control of controls) {
@@ -147,13 +162,26 @@ async function run(data: BookThreadData): Promise<void> {
       const expired = book.expireHolds(Date.now());
       if (expired >= 0) sweptAt = Date.now();
     }
+    // Back-pressure: no more proposals than keep LMDB and the WAL within their bounds. What is not
+    // admitted waits in the workers' rings, and terminals wait for their answers.
+    let room = book.admissible;
     let work = 0;
-    for (current = 0; current < workers.length; current++) work += workers[current].proposals.drain(onProposal);
+    for (let k = 0; k < workers.length && room > 0; k++) {
+      // Each turn starts at the next worker, so a short allowance is shared among them.
+      current = (first + k) % workers.length;
+      const drained = workers[current].proposals.drain(onProposal, room);
+      work += drained;
+      room -= drained;
+    }
+    first = (first + 1) % workers.length;
+    const throttle = room > 0 || !workers.some((w) => w.proposals.hasData) ? Throttle.None : book.throttle;
+    if (throttle !== gauges.throttle) gauges.setThrottle(throttle, Date.now());
+    if (throttle !== Throttle.None) book.relieve();
     // While an fsync is in flight the group stays open and grows: one SQLite commit per fsync.
     if (inFlight === undefined && book.pending + book.unsynced > 0) startSync();
     const blocked = flushOutboxes(workers);
     if (blocked) await new Promise((r) => setImmediate(r));
-    else await bell.rest(seen, work, 1000);
+    else await bell.rest(seen, work, throttle === Throttle.None ? 1000 : THROTTLED_REST_MS);
   }
   for (current = 0; current < workers.length; current++) workers[current].proposals.drain(onProposal);
   while (inFlight !== undefined || book.pending + book.unsynced > 0) {

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type * as Uws from 'uWebSockets.js';
+import { renderMetrics, type Metric } from './metrics.js';
 import { loadUws } from './uws.js';
 
 export interface AdminStatus {
   /** True while the terminal channel accepts transactions. */
   accepting(): boolean;
   snapshot(): Record<string, unknown>;
+  metrics(): Metric[];
 }
 
 /** The admin and monitoring HTTP endpoint (uWebSockets.js). */
@@ -23,6 +25,14 @@ export class AdminServer {
         res.cork(() => {
           res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json');
           res.end(JSON.stringify({ status: ok ? 'ok' : 'not accepting', ...status.snapshot() }));
+        });
+      })
+      // Unauthenticated like /health: the admin port belongs on an internal interface.
+      .get('/metrics', (res) => {
+        const text = renderMetrics(status.metrics());
+        res.cork(() => {
+          res.writeHeader('content-type', 'text/plain; version=0.0.4');
+          res.end(text);
         });
       })
       .any('/*', (res, req) => {

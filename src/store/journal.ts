@@ -1,11 +1,23 @@
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BinaryReader, NewerFormatError } from './entry-codec.js';
 import { ENTRY_SCHEMA, UNVERSIONED, type EntrySchema, type JournalEntry, type RowReader } from './entry-schema.js';
 
 /** Rows re-encoded per statement when an unversioned day file is upgraded: bounds the memory it takes. */
 const UPGRADE_BATCH = 10_000;
+/** What a WAL file is cut back to when it starts over after a complete checkpoint, unless told otherwise. */
+const WAL_KEEP_BYTES = 16 * 1024 * 1024;
+
+export interface JournalOptions<E extends JournalEntry> {
+  /** The row layout: the real one unless a test brings the next format. */
+  schema?: EntrySchema<E>;
+  /**
+   * What the WAL file is truncated to when SQLite starts it over (after a checkpoint copied all of
+   * it): without this a WAL keeps the size of its largest spell between two complete checkpoints.
+   */
+  walKeepBytes?: number;
+}
 
 /**
  * The write-ahead log: one SQLite file per business day in WAL mode. Rows are appended inside an
@@ -29,7 +41,8 @@ export class Journal<E extends JournalEntry = JournalEntry> {
   /** The WAL file, opened once more for fsync (fsync flushes the file, whichever descriptor wrote it). */
   private readonly walFd: number;
 
-  constructor(dataDir: string, businessDate: string, schema: EntrySchema<E> = realSchema<E>()) {
+  constructor(dataDir: string, businessDate: string, options: JournalOptions<E> = {}) {
+    const schema = options.schema ?? realSchema<E>();
     const dir = journalDir(dataDir);
     mkdirSync(dir, { recursive: true });
     this.businessDate = businessDate;
@@ -47,6 +60,7 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     // Never checkpoint inside a commit (a copy of every page and two syncs would stall the book): the
     // apply thread copies the pages in the background and the book finishes with `checkpoint()`.
     this.db.pragma('wal_autocheckpoint = 0');
+    this.db.pragma(`journal_size_limit = ${Math.floor(options.walKeepBytes ?? WAL_KEEP_BYTES)}`);
     if (format < schema.version) upgrade(this.db, schema, format);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
@@ -82,10 +96,18 @@ export class Journal<E extends JournalEntry = JournalEntry> {
   /**
    * Copies into the database file what the WAL holds beyond the last checkpoint, between two groups.
    * When that is all of it, the next group starts the WAL from its beginning, so the WAL stays small.
-   * Cheap when the apply thread's checkpoint has just copied nearly everything.
+   * Cheap when the apply thread's checkpoint has just copied nearly everything. True when the WAL
+   * is wholly copied: the next group then starts it over (cut back to `walKeepBytes`).
    */
-  checkpoint(): void {
-    if (!this.open) this.checkpointStmt.run();
+  checkpoint(): boolean {
+    if (this.open) return false;
+    const result = this.checkpointStmt.get() as { busy: number; log: number; checkpointed: number };
+    return result.busy === 0 && result.checkpointed === result.log;
+  }
+
+  /** Bytes in the WAL file now: what the checkpoints must keep under its limit. */
+  walBytes(): number {
+    return fstatSync(this.walFd).size;
   }
 
   /** Resolves when every row committed before the call is on disk (one fdatasync, off this thread). */

@@ -19,6 +19,12 @@ export interface SwitchConfig {
   holdDays: number;
   /** Hours after which working keys are due for rotation (response header asks for a new sign-in). */
   keyRotationHours: number;
+  /** Most journal entries LMDB may be behind what the book entered; past it terminals are held back. */
+  maxApplyLag: number;
+  /** Most megabytes the day's WAL file may reach. */
+  walLimitMb: number;
+  /** Least time between LMDB transactions while LMDB keeps up (it applies at once when behind). */
+  applyIntervalMs: number;
   logLevel: string;
   demo: boolean;
   hostSim: boolean;
@@ -39,6 +45,9 @@ export const DEFAULTS: SwitchConfig = {
   refundWindowDays: 30,
   holdDays: 30,
   keyRotationHours: 24,
+  maxApplyLag: 10_000,
+  walLimitMb: 64,
+  applyIntervalMs: 50,
   logLevel: 'info',
   demo: false,
   hostSim: false,
@@ -58,6 +67,9 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   'refund-window-days': { key: 'refundWindowDays', type: 'number' },
   'hold-days': { key: 'holdDays', type: 'number' },
   'key-rotation-hours': { key: 'keyRotationHours', type: 'number' },
+  'max-apply-lag': { key: 'maxApplyLag', type: 'number' },
+  'wal-limit-mb': { key: 'walLimitMb', type: 'number' },
+  'apply-interval-ms': { key: 'applyIntervalMs', type: 'number' },
   'log-level': { key: 'logLevel', type: 'string' },
   demo: { key: 'demo', type: 'boolean' },
   'host-sim': { key: 'hostSim', type: 'boolean' },
@@ -66,6 +78,7 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
+            [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
   Precedence: flag, then environment, then the --config JSON file (same names), then defaults.`;
 
@@ -105,6 +118,8 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
     if (raw !== undefined) config[option.key] = parseValue(name, option.type, raw);
   }
   const result = config as unknown as SwitchConfig;
+  if (result.maxApplyLag < 1) throw new ConfigError('--max-apply-lag must be at least 1');
+  if (result.walLimitMb < 1) throw new ConfigError('--wal-limit-mb must be at least 1');
 
   return result;
 }

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import pino, { type Logger } from 'pino';
-import { EventFeed, type BookThreadData, type ControlChange, type ControlResult } from '../book/index.js';
+import { BookGauges, EventFeed, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
 import { Acceptor, type WorkerLink } from '../channels/index.js';
-import { AdminServer } from '../ops/index.js';
+import { AdminServer, type Metric } from '../ops/index.js';
 import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
@@ -25,6 +25,12 @@ export interface RunningSwitch {
   adminPort: number;
   /** The business date the book started with (it moves on through `control`). */
   businessDate: string;
+  /** Journal entries recovery replayed into LMDB at start (what a crash had left unapplied). */
+  replayed: number;
+  /** Milliseconds from the start call until the book was ready (recovery included). */
+  recoveryMs: number;
+  /** How far LMDB and the WAL are behind, and how long the book has held terminals back for them. */
+  pressure(): PressureSnapshot;
   log: Logger;
   /** Every durable journal entry, summarised, in order. */
   feed: EventFeed;
@@ -46,6 +52,7 @@ interface WorkerSlot {
  * workers, the terminal channel and the admin API. Resolves once every part accepts work.
  */
 export async function startSwitch(config: SwitchConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningSwitch> {
+  const startedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
   const lmk: LmkSource = { env: config.lmk, file: join(config.dataDir, 'lmk.key') };
   const hsm = new SecurityModule(loadLmk(lmk));
@@ -104,7 +111,20 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const bookLinks = slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell }));
   if (inline) bookLinks.push({ proposals: inline.proposalsSab, replies: inline.repliesSab, bell: acceptorBell.sab });
   const { feed, sab: feedSab } = EventFeed.create();
-  const book = await startBook({ dataDir: config.dataDir, businessDate: firstDate, holdDays: config.holdDays, bell: bookBell.sab, feed: feedSab, workers: bookLinks }, log);
+  const gauges = BookGauges.create(config.maxApplyLag, config.walLimitMb * 1024 * 1024);
+  const book = await startBook(
+    {
+      dataDir: config.dataDir,
+      businessDate: firstDate,
+      holdDays: config.holdDays,
+      applyIntervalMs: config.applyIntervalMs,
+      gauges: gauges.sab,
+      bell: bookBell.sab,
+      feed: feedSab,
+      workers: bookLinks,
+    },
+    log,
+  );
   const businessDate = book.businessDate;
   for (const slot of slots) slot.data.businessDate = businessDate;
   inline?.learnBusinessDate(businessDate);
@@ -158,7 +178,9 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
         connections: acceptor.connectionCount,
         workers: config.workers,
         journalledSeq: feed.lastSeq,
+        pressure: gauges.snapshot(),
       }),
+      metrics: () => pressureMetrics(gauges.snapshot()),
     },
     log,
   );
@@ -169,6 +191,9 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     posPort,
     adminPort,
     businessDate,
+    replayed: book.replayed,
+    recoveryMs: book.readyAt - startedAt,
+    pressure: () => gauges.snapshot(),
     log,
     feed,
     control: (change) => book.control(change),
@@ -195,9 +220,28 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   }
 }
 
+/** The book's pressure as Prometheus samples. */
+function pressureMetrics(p: PressureSnapshot): Metric[] {
+  return [
+    { name: 'posp_apply_lag_entries', help: 'Journal entries durable but not yet applied to LMDB.', type: 'gauge', value: p.applyLag },
+    { name: 'posp_apply_lag_bound_entries', help: 'Most entries LMDB may be behind before terminals are held back.', type: 'gauge', value: p.maxApplyLag },
+    { name: 'posp_book_throttled', help: '1 while the book admits no proposals (LMDB or the WAL behind), else 0.', type: 'gauge', value: p.throttled ? 1 : 0 },
+    { name: 'posp_book_throttled_seconds_total', help: 'Time the book held terminals back for LMDB or the WAL.', type: 'counter', value: p.throttledMs / 1000 },
+    { name: 'posp_journal_wal_bytes', help: "Size of the current day's WAL file after the last commit.", type: 'gauge', value: p.walBytes },
+    { name: 'posp_journal_wal_limit_bytes', help: 'Most bytes the WAL file may take.', type: 'gauge', value: p.walLimitBytes },
+    { name: 'posp_apply_thread_nice', help: "The apply thread's nice value (19 keeping up, the process's own catching up).", type: 'gauge', value: p.applyNice },
+    { name: 'posp_journal_durable_seq', help: 'Highest journal seq made durable.', type: 'counter', value: p.durableSeq },
+    { name: 'posp_lmdb_applied_seq', help: 'Highest journal seq LMDB holds.', type: 'counter', value: p.appliedSeq },
+  ];
+}
+
 interface BookHandle {
   /** The business date now (updated by each date change made through `control`). */
   readonly businessDate: string;
+  /** Entries recovery replayed. */
+  readonly replayed: number;
+  /** When the book reported ready (Date.now()). */
+  readonly readyAt: number;
   control(change: ControlChange): Promise<ControlResult>;
   stop(): Promise<void>;
 }
@@ -219,12 +263,16 @@ async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle>
   let stopped: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (stopped = resolve));
   let businessDate = data.businessDate;
+  let replayed = 0;
+  let readyAt = 0;
   const controls = new Map<number, (result: ControlResult) => void>();
   let nextControl = 1;
   await new Promise<void>((resolve, reject) => {
     thread.on('message', (msg: BookMessage) => {
       if (msg.businessDate) businessDate = msg.businessDate;
       if (msg.ready) {
+        replayed = msg.replayed ?? 0;
+        readyAt = Date.now();
         log.info({ replayed: msg.replayed, appliedSeq: msg.appliedSeq, businessDate }, 'book ready');
         resolve();
       } else if (msg.control !== undefined) {
@@ -251,6 +299,8 @@ async function startBook(data: BookThreadData, log: Logger): Promise<BookHandle>
     get businessDate() {
       return businessDate;
     },
+    replayed,
+    readyAt,
     control(change) {
       const id = nextControl++;
       return new Promise((resolve) => {

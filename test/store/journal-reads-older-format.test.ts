@@ -167,7 +167,7 @@ t.test('the next format opened for writing adds its column, records itself, and 
   const written = await writeToday(dir, [1, 2, 3]);
   const path = join(dir, 'journal', `${DAY}.sqlite`);
 
-  const journal = new Journal(dir, DAY, NEXT);
+  const journal = new Journal(dir, DAY, { schema: NEXT });
   t.same(fileFormat(path), { version: NEXT.version, columns: [...COLUMNS, 'channel'] }, 'column added, format raised');
   const added: NextEntry[] = [{ ...entry(4), channel: 'ecom' }, { ...entry(5), channel: 'pos' }];
   for (const e of added) journal.append(e);
@@ -183,7 +183,7 @@ t.test('the next format opened for writing adds its column, records itself, and 
   reader.close();
 
   // Reopening with the same format changes nothing and appends after what is there.
-  const again = new Journal(dir, DAY, NEXT);
+  const again = new Journal(dir, DAY, { schema: NEXT });
   again.append({ ...entry(6), channel: 'mobile' });
   again.close();
   t.same(fileFormat(path), { version: NEXT.version, columns: [...COLUMNS, 'channel'] });
@@ -199,7 +199,7 @@ t.test('a build that knows only an older format refuses a newer file, and leaves
   const dir = tempDir(t);
   await writeToday(dir, [1, 2]);
   const path = join(dir, 'journal', `${DAY}.sqlite`);
-  new Journal(dir, DAY, NEXT).close();
+  new Journal(dir, DAY, { schema: NEXT }).close();
   const newer = /newer format \(2\); this build knows formats up to 1/;
 
   t.throws(() => journalTail(dir, 0), { name: 'NewerFormatError', message: newer }, 'journalTail');
