@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stop } from './child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = path.join(ROOT, 'native-bench', 'build');
@@ -122,15 +123,6 @@ function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: s
     child.stderr!.on('data', onErr);
     child.once('exit', onExit);
   });
-}
-
-async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 // ------------------------------------------------------------------------------------------ /proc

@@ -15,8 +15,8 @@ const RELAXED_NICE = 19;
  * LMDB transaction never stalls the thread that answers terminals.
  *
  * Its priority is steered by how far it is behind: lowest while it keeps up (answers first), the
- * process's own once it falls a quarter of the bound behind or the WAL passes half its limit, so a
- * busy machine cannot starve it while the book holds terminals back for it.
+ * process's own once it falls half the bound behind or the WAL passes half its limit, so a busy
+ * machine cannot starve it into holding terminals back for long.
  */
 export class Applier {
   private readonly thread: Worker;
@@ -79,9 +79,9 @@ export class Applier {
   }
 
   /**
-   * Gives the thread the process's priority while it is behind (lag past a quarter of its bound,
-   * the WAL past half its limit, or the book throttling) and the lowest again once it is well
-   * within them (an eighth, a quarter, not throttling).
+   * Gives the thread the process's priority while it is behind (lag past half its bound, the WAL
+   * past half its limit, or the book throttling) and the lowest again once it is well within them
+   * (a quarter of each, not throttling).
    */
   steer(entered = this.gauges.durable): void {
     const tid = this.gauges.applyTid;
@@ -91,8 +91,8 @@ export class Applier {
     const maxLag = this.gauges.maxApplyLag;
     const walLimit = this.gauges.walLimitBytes;
     let nice = this.nice;
-    if (this.gauges.throttle !== Throttle.None || lag >= maxLag / 4 || wal >= walLimit / 2) nice = this.urgentNice;
-    else if (lag < maxLag / 8 && wal < walLimit / 4) nice = RELAXED_NICE;
+    if (this.gauges.throttle !== Throttle.None || lag >= maxLag / 2 || wal >= walLimit / 2) nice = this.urgentNice;
+    else if (lag < maxLag / 4 && wal < walLimit / 4) nice = RELAXED_NICE;
     if (nice !== this.nice && setThreadNice(tid, nice)) {
       this.nice = nice;
       this.gauges.applyNice = nice;

@@ -98,7 +98,6 @@ export class Book {
     this.durableSeq = this.state.appliedSeq();
     this.gauges.durable = this.durableSeq;
     this.gauges.applied = this.durableSeq;
-    this.gauges.entered = this.lastSeq;
     this.journal = this.openJournal(this.date);
     if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.gauges, this.options.applyIntervalMs);
     return tail.entries.length;
@@ -145,6 +144,8 @@ export class Book {
       this.retired.push(this.journal);
       this.journal = this.openJournal(change.date);
       this.date = change.date;
+      // A new day's WAL starts empty; the old day's is the apply thread's to checkpoint.
+      this.walFull = false;
     } else if (!REFERENCE_TABLES.includes(change.table)) {
       return { refused: `no such reference table: ${String(change.table)}` };
     } else if (typeof change.key !== 'string' || change.key === '') {
@@ -264,7 +265,6 @@ export class Book {
     this.journal.commit();
     const walBytes = this.journal.walBytes();
     this.gauges.walBytes = walBytes;
-    this.gauges.entered = this.lastSeq;
     if (walBytes >= this.walHighBytes) this.walFull = true;
     this.finishCheckpoint();
     this.applier?.steer(this.lastSeq);

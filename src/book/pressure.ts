@@ -4,16 +4,15 @@ import { setPriority } from 'node:os';
 /** Cells of the book's gauges, each on its own 64-byte line (different threads write them). */
 const DURABLE = 0;
 const APPLIED = 1;
-const ENTERED = 2;
-const WAL_BYTES = 3;
-const THROTTLED_MS = 4;
-const THROTTLED = 5;
-const APPLY_TID = 6;
-const APPLY_NICE = 7;
-const MAX_APPLY_LAG = 8;
-const WAL_LIMIT = 9;
-const THROTTLED_SINCE = 10;
-const CELLS = 11;
+const WAL_BYTES = 2;
+const THROTTLED_MS = 3;
+const THROTTLED = 4;
+const APPLY_TID = 5;
+const APPLY_NICE = 6;
+const MAX_APPLY_LAG = 7;
+const WAL_LIMIT = 8;
+const THROTTLED_SINCE = 9;
+const CELLS = 10;
 const STRIDE = 8;
 
 /**
@@ -42,8 +41,7 @@ export interface PressureSnapshot {
 }
 
 /**
- * The book's pressure gauges in shared memory: the book thread writes what it entered and made
- * durable, the WAL's size and whether it is throttling; the apply thread writes what LMDB holds.
+ * The book's pressure gauges in shared memory: the book thread writes what it made durable, the WAL's size and whether it is throttling; the apply thread writes what LMDB holds.
  * Any thread reads them without a message (the admin API, the apply thread deciding to hurry).
  */
 export class BookGauges {
@@ -89,10 +87,6 @@ export class BookGauges {
 
   set applied(seq: number) {
     this.set(APPLIED, seq);
-  }
-
-  set entered(seq: number) {
-    this.set(ENTERED, seq);
   }
 
   get walBytes(): number {

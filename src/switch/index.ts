@@ -179,6 +179,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
         workers: config.workers,
         journalledSeq: feed.lastSeq,
         pressure: gauges.snapshot(),
+        recovery: { replayed: book.replayed, ms: book.readyAt - startedAt },
       }),
       metrics: () => pressureMetrics(gauges.snapshot()),
     },

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { Book, emptyReply, type BookOptions, type Proposal } from '../../src/book/index.js';
+import { Book, Throttle, emptyReply, type BookOptions, type Proposal } from '../../src/book/index.js';
 import { StateStore, type Account, type JournalEntry } from '../../src/store/index.js';
 import { sleep } from '../switch/harness.js';
 
@@ -62,7 +62,7 @@ t.test('past maxApplyLag entries not in LMDB the book admits nothing; hurrying t
   t.equal(book.admissible, 40, 'each entry not in LMDB takes one from the allowance, durable or not');
   for (let stan = 61; stan <= 100; stan++) book.enter(sale(stan), reply);
   t.equal(book.admissible, 0, 'at the bound the book admits nothing');
-  t.equal(book.throttle, 1, 'and says it is LMDB it waits for');
+  t.equal(book.throttle, Throttle.ApplyLag, 'and says it is LMDB it waits for');
   book.commit();
   await book.sync();
   t.equal(book.admissible, 0, 'durable is not enough: the entries must be in LMDB');
@@ -73,7 +73,7 @@ t.test('past maxApplyLag entries not in LMDB the book admits nothing; hurrying t
   t.ok(tries > 0, `woken, the apply thread caught up at once (after ${tries} tries), not after its rest`);
   t.equal(book.admissible, 100, 'with LMDB caught up the whole allowance is back');
   t.equal(book.gauges.snapshot().applyLag, 0, 'the gauges show no lag');
-  t.equal(book.throttle, 0, 'nothing holds the book back');
+  t.equal(book.throttle, Throttle.None, 'nothing holds the book back');
 });
 
 t.test('a WAL past its high mark stops admission until a checkpoint has copied all of it; then it starts over, cut back', async (t) => {
@@ -90,7 +90,7 @@ t.test('a WAL past its high mark stops admission until a checkpoint has copied a
     if (++groups > 1000) break;
   }
   const full = fs.statSync(walFile).size;
-  t.equal(book.throttle, 2, `after ${groups} groups the book waits for the WAL`);
+  t.equal(book.throttle, Throttle.Wal, `after ${groups} groups the book waits for the WAL`);
   t.ok(full >= (limit * 3) / 4 && full <= limit, `the WAL passed its high mark and not its limit (${full} of ${limit} bytes)`);
   t.equal(book.admissible, 0, 'and admits nothing');
 
