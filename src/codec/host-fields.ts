@@ -22,6 +22,8 @@ const HOST_FIELDS: readonly FieldSpec[] = [
   { id: 41, name: 'terminal id', format: 'ans', length: 'fixed', max: 8 },
   { id: 42, name: 'merchant id', format: 'ans', length: 'fixed', max: 15 },
   { id: 43, name: 'merchant name/location', format: 'ans', length: 'fixed', max: 40 },
+  // Chosen (PROTOCOL.md section 9 names no field for it): the zone keys of a key exchange (0810/101).
+  { id: 48, name: 'additional data (zone keys)', format: 'ans', length: 'LLL', max: 999 },
   { id: 49, name: 'currency', format: 'an', length: 'fixed', max: 3 },
   { id: 52, name: 'PIN block', format: 'b', length: 'fixed', max: 8 },
   { id: 54, name: 'additional amounts', format: 'an', length: 'LLL', max: 120 },
