@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
 import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
-import { dayNumber, RC } from '../txn/index.js';
+import { dayNumber, RC, ROUTE_TIMEOUT_MS, routeProblem, type Route } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
 import { BookGauges, Throttle } from './pressure.js';
@@ -152,6 +152,12 @@ export class Book {
       return { refused: 'a reference change needs a key' };
     } else if (change.value === undefined || (change.value !== null && typeof change.value !== 'object')) {
       return { refused: 'a reference value is a record, or null to remove the key' };
+    } else if (change.table === 'routes' && change.value !== null) {
+      const problem = routeProblem(change.key, change.value);
+      if (problem !== null) return { refused: problem };
+      // A route is replaced whole: every field present, so merging over the stored one replaces it.
+      const route = change.value as Route;
+      change = { ...change, value: { id: change.key, match: route.match, to: route.to, timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS } };
     }
     const entry = controlEntry(change, at);
     if (change.kind === 'reference') entry.effects.reference = { table: change.table, key: change.key, value: change.value };

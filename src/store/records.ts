@@ -198,7 +198,7 @@ export interface Effects {
 }
 
 /** LMDB tables of reference data the control channel may change. */
-export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters';
+export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters' | 'routes';
 
 export interface ReferenceChange {
   table: ReferenceTable;

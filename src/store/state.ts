@@ -1,5 +1,6 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { join } from 'node:path';
+import type { Route } from '../txn/index.js';
 import type {
   Account,
   BatchTotals,
@@ -53,6 +54,8 @@ export class StateStore {
   readonly terminalStatus: Database<{ at: number; payload: Buffer }, string>;
   readonly parameters: Database<ParameterSet, ParameterKind>;
   readonly billers: Database<Biller, string>;
+  /** Routing rules by id (`src/txn/routing.ts`). */
+  readonly routes: Database<Route, string>;
   readonly meta: Database<unknown, string>;
   private binLengths: number[] = [];
 
@@ -75,6 +78,7 @@ export class StateStore {
     this.terminalStatus = this.root.openDB({ name: 'terminal-status' });
     this.parameters = this.root.openDB({ name: 'parameters' });
     this.billers = this.root.openDB({ name: 'billers' });
+    this.routes = this.root.openDB({ name: 'routes' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.loadBinLengths();
   }
@@ -209,7 +213,7 @@ export class StateStore {
 const NO_POSTINGS: readonly Posting[] = [];
 
 /** The tables a reference change may set, each an LMDB database of the state. */
-export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters'];
+export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters', 'routes'];
 
 /** What one LMDB transaction of journal entries does to balances and batch totals, summed up. */
 class AppliedGroup {
