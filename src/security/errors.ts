@@ -5,6 +5,7 @@ export type SecurityErrorCode =
   | 'key-length' // a clear key is not 8, 16 or 24 bytes
   | 'key-unwrap' // a wrapped key is truncated, tampered with or wrapped under another LMK
   | 'key-block' // an F62 key block has the wrong length for its mode, or a KCV does not match
+  | 'key-kcv' // a key received under a key-encrypting key does not match the check value sent with it
   | 'lmk' // the local master key is missing or malformed
   | 'track' // a packed track is too short to carry an encrypted block
   | 'pin-format'; // a PIN block does not decode (see PinFormatError)

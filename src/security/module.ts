@@ -121,6 +121,29 @@ export class SecurityModule {
     return layout.tdk ? { f62, pik, mak, tdk: issue(layout.tdk) } : { f62, pik, mak };
   }
 
+  /**
+   * Takes in a key another party sent encrypted under a key-encrypting key both hold (a host's zone
+   * key under the zone master key: 3DES ECB), checks it against the check value that came with it
+   * (its first `checkValue.length` bytes), and wraps it under the LMK for storage. Throws
+   * SecurityError 'key-kcv' when the check value does not match: a key garbled on the way, or
+   * encrypted under another ZMK, must never be used.
+   */
+  importUnderKek(kek: KeyRef, encrypted: Buffer, checkValue: Buffer): Buffer {
+    if (encrypted.length !== 8 && encrypted.length !== 16 && encrypted.length !== 24) {
+      throw new SecurityError('key-length', `an encrypted DES key is 8, 16 or 24 bytes, got ${encrypted.length}`);
+    }
+    const clear = this.#des(kek).decryptEcb(encrypted);
+    try {
+      const actual = kcv(new DesKey(clear));
+      if (checkValue.length === 0 || checkValue.length > actual.length || !timingSafeEqual(actual.subarray(0, checkValue.length), checkValue)) {
+        throw new SecurityError('key-kcv', `the key's check value ${actual.subarray(0, checkValue.length).toString('hex').toUpperCase()} is not the ${checkValue.toString('hex').toUpperCase()} sent with it`);
+      }
+      return this.#lmk.wrap(clear);
+    } finally {
+      clear.fill(0);
+    }
+  }
+
   /** MAC over data[start, end) into out[outOffset..+8) (a new Buffer without `out`). */
   generateMac(mak: KeyHandle, algorithm: MacAlgorithm, data: Uint8Array, start: number, end: number, out?: Buffer, outOffset = 0): Buffer {
     return computeMac(keyOf(mak), algorithm, data, start, end, out, outOffset);

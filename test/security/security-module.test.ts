@@ -202,3 +202,21 @@ t.test('track decryption with the TDK from a 004 sign-in', async (t) => {
   }
   t.match(caught(() => hsm.decryptTrack(tdk, Buffer.alloc(8))), { code: 'track' });
 });
+
+t.test('importUnderKek takes in a zone key sent under the ZMK only when its check value matches', async (t) => {
+  const zmkClear = Buffer.from('202122232425262728292A2B2C2D2E2F', 'hex');
+  const zmk = hsm.importKey(zmkClear);
+  const zoneKey = randomBytes(16);
+  const encrypted = new DesKey(zmkClear).encryptEcb(zoneKey);
+  const check = kcv(new DesKey(zoneKey));
+  const wrapped = hsm.importUnderKek(zmk, encrypted, check.subarray(0, 3));
+  t.equal(hsm.loadKey(wrapped).kcv, check.toString('hex').toUpperCase(), 'the key taken in is the one sent');
+  t.notOk(wrapped.includes(zoneKey), 'stored wrapped under the LMK, not in clear');
+  const wrong = Buffer.from(check.subarray(0, 3));
+  wrong[0] ^= 1;
+  t.match(caught(() => hsm.importUnderKek(zmk, encrypted, wrong)), { name: 'SecurityError', code: 'key-kcv' }, 'a check value that does not match is refused');
+  const otherZmk = hsm.importKey(randomBytes(16));
+  t.match(caught(() => hsm.importUnderKek(otherZmk, encrypted, check.subarray(0, 3))), { code: 'key-kcv' }, 'a key under another ZMK is refused');
+  t.match(caught(() => hsm.importUnderKek(zmk, encrypted.subarray(0, 5), check.subarray(0, 3))), { code: 'key-length' }, 'a truncated key is refused');
+  t.match(caught(() => hsm.importUnderKek(zmk, encrypted, Buffer.alloc(0))), { code: 'key-kcv' }, 'no check value is refused');
+});
