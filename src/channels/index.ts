@@ -1,1 +1,2 @@
 export { Acceptor, failureResponse, type AcceptorOptions, type InlineHandler, type WorkerLink } from './acceptor.js';
+export { HostLink, type AnswerHandler, type HostLinkOptions, type LinkFailure, type LinkState } from './host-link.js';

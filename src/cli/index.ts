@@ -5,11 +5,13 @@ import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { DISCREPANCIES_USAGE, discrepanciesCommand } from './discrepancies.js';
 import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
 import { START_USAGE, startCommand } from './start.js';
+import { SIM_HOST_USAGE, simHostCommand } from './sim-host.js';
 
 const USAGE = `usage: posp <command> [options]
 
 commands:
   ${START_USAGE.split('\n').join('\n  ')}
+  ${SIM_HOST_USAGE.split('\n').join('\n  ')}
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${FRAMES_USAGE.split('\n').join('\n  ')}
   ${RECEIPT_USAGE.split('\n').join('\n  ')}
@@ -29,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return startCommand(args, io);
+    case 'sim-host':
+      return simHostCommand(args, io);
     case 'loadgen':
       return loadgenCommand(args, io);
     case 'frames':

@@ -13,7 +13,7 @@ export {
   type TxnType,
 } from './types.js';
 export { expired, luhnCheckDigit, luhnValid, maskPan } from './card.js';
-export { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, REVERSAL_REPEATS, type ResponseCode } from './vocabulary.js';
+export { F, FINANCIAL_ECHO, HF, MANAGEMENT_ECHO, NMC, RC, REVERSAL_REPEATS, type ResponseCode } from './vocabulary.js';
 export { batchOf, requestKey, requestKeyOf } from './keys.js';
 export { dayNumber, localDate } from './dates.js';
 export { ROUTE_TIMEOUT_MS, RoutingTable, pickLink, routeProblem, type Route, type RouteQuery, type RouteTarget } from './routing.js';

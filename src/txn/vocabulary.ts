@@ -90,3 +90,34 @@ export const REVERSAL_REPEATS: readonly number[] = [
   F.AUTH_CODE, F.CURRENCY, F.RESERVED_60, F.ORIGINAL_DATA,
 ];
 
+/** Host dialect field numbers (PROTOCOL.md section 9) by name: the switch's host links and the host simulator speak it. */
+export const HF = {
+  PAN: 2,
+  PROCESSING_CODE: 3,
+  AMOUNT: 4,
+  TRANSMISSION_TIME: 7,
+  STAN: 11,
+  ACQUIRER_ID: 32,
+  TRACK_2: 35,
+  RRN: 37,
+  AUTH_CODE: 38,
+  RESPONSE_CODE: 39,
+  TERMINAL_ID: 41,
+  MERCHANT_ID: 42,
+  /** Chosen: the zone keys of a key exchange answer (0810, F70 101). */
+  ZONE_KEYS: 48,
+  CURRENCY: 49,
+  PIN_BLOCK: 52,
+  BALANCE: 54,
+  NETWORK_CODE: 70,
+  ORIGINAL_DATA: 90,
+  MAC: 128,
+} as const;
+
+/** F70 network management codes of the host dialect. */
+export const NMC = {
+  SIGN_ON: '001',
+  SIGN_OFF: '002',
+  KEY_EXCHANGE: '101',
+  ECHO: '301',
+} as const;

@@ -1,0 +1,363 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { FormatError, HOST_LENGTH_PREFIX, HostMessage, decodeHostFrame, encodeHostFrame, toHex } from '../codec/index.js';
+import { MAC_LENGTH, SecurityError, type KeyHandle, type SecurityModule } from '../security/index.js';
+import { HF, NMC } from '../txn/index.js';
+
+/** A link's state: only an `up` link (signed on, zone keys exchanged) carries transactions. */
+export type LinkState = 'connecting' | 'signing-on' | 'up' | 'down' | 'closed';
+
+/** Why a request got no answer from the host. */
+export type LinkFailure =
+  /** The link is not up: nothing was sent. */
+  | 'down'
+  /** The link already has its most requests in flight: nothing was sent. */
+  | 'busy'
+  /** Sent, and no answer came in time: the host may have acted on it. */
+  | 'timeout'
+  /** Sent, and the connection went before the answer: the host may have acted on it. */
+  | 'lost'
+  /** An answer came whose MAC does not verify: it cannot be trusted, and the host may have acted. */
+  | 'mac';
+
+/** Where a link's answers go: one handler per link, called with the ticket the request was sent with. */
+export type AnswerHandler = (ticket: number, answer: HostMessage | null, failure: LinkFailure | null) => void;
+
+export interface HostLinkOptions {
+  /** The link's name in routes, logs and the monitor. */
+  name: string;
+  host: string;
+  port: number;
+  /** F32 of every request: this switch as the host knows it. */
+  acquirerId: string;
+  hsm: SecurityModule;
+  /** The zone master key shared with the host, wrapped under the LMK: zone keys arrive under it. */
+  zmk: Buffer;
+  onAnswer: AnswerHandler;
+  log: Logger;
+  /** Most requests awaiting an answer at once. */
+  maxInFlight?: number;
+  /** An idle link sends an echo (0800/301) this often; one unanswered within `networkTimeoutMs` drops the connection. */
+  echoIntervalMs?: number;
+  /** Answer time allowed to sign-on, key exchange and echo. */
+  networkTimeoutMs?: number;
+  /** Reconnect back-off: first wait, doubled after each failed attempt up to the most. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** Frames larger than this from a host are garbage: the connection is dropped. */
+const MAX_FRAME = 8192;
+/** How often deadlines are looked at: a request times out at most this late. */
+const SWEEP_MS = 100;
+const NETWORK_MANAGEMENT = '0800';
+/** Zone keys in F48 of the 0810 to a key exchange: ZPK under ZMK (32 hex), its KCV (6), ZAK under ZMK (32), its KCV (6). */
+const ZONE_KEYS_LENGTH = 76;
+
+/** A request awaiting its answer. `ticket` < 0: the link's own network management. */
+interface Pending {
+  ticket: number;
+  deadline: number;
+  /** F41 of the request: an answer matches on F11 and F41. */
+  tid: string | undefined;
+  /** MACed requests expect MACed answers. */
+  maced: boolean;
+}
+
+/**
+ * A persistent client connection to one acquirer/issuer host (PROTOCOL.md section 9), after
+ * moov-io/iso8583-connection: the link owns its requests in flight by F11 + F41 (F11 is the
+ * link's own STAN, so it is unique on the link whatever the terminals' STANs are), each with its
+ * deadline, and fails them all at once when the socket goes. On connect it signs on (0800/001)
+ * and exchanges zone keys (0800/101) before it carries transactions; idle, it echoes; lost, it
+ * reconnects with back-off. Requests other than network management carry an X9.19 MAC under the
+ * zone MAC key in F128, and so must their answers.
+ */
+export class HostLink {
+  private socket: net.Socket | undefined;
+  private current: LinkState = 'connecting';
+  /** Requests in flight by the link's STAN (unique on the link while in flight). */
+  private readonly pending = new Map<string, Pending>();
+  private stan = 0;
+  private zak: KeyHandle | undefined;
+  private zpkHandle: KeyHandle | undefined;
+  /** Bytes received and not yet taken as frames: [0, received). Room for a few whole frames. */
+  private readonly input = Buffer.allocUnsafe(MAX_FRAME * 4);
+  private received = 0;
+  private readonly out = Buffer.allocUnsafe(MAX_FRAME);
+  private readonly sweeper: NodeJS.Timeout;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private lastTraffic = Date.now();
+  private readonly maxInFlight: number;
+  private readonly echoIntervalMs: number;
+  private readonly networkTimeoutMs: number;
+  private readonly reconnectMinMs: number;
+  private readonly reconnectMaxMs: number;
+  /** Network management requests in flight, by their negative ticket. */
+  private readonly network = new Map<number, (answer: HostMessage | null) => void>();
+  private nextNetworkTicket = -1;
+
+  constructor(private readonly options: HostLinkOptions) {
+    this.maxInFlight = options.maxInFlight ?? 256;
+    this.echoIntervalMs = options.echoIntervalMs ?? 30_000;
+    this.networkTimeoutMs = options.networkTimeoutMs ?? 10_000;
+    this.reconnectMinMs = options.reconnectMinMs ?? 250;
+    this.reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
+    this.backoffMs = this.reconnectMinMs;
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.connect();
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get state(): LinkState {
+    return this.current;
+  }
+
+  /** Requests awaiting an answer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** The zone PIN key of the current session: PIN blocks for this host are translated to it. */
+  get zpk(): KeyHandle | undefined {
+    return this.zpkHandle;
+  }
+
+  /**
+   * Sends a request; its answer (or why there is none) goes to the link's handler with `ticket`.
+   * F11 (the link's STAN), F7, F32 and F128 are the link's to set. Returns why nothing was sent
+   * ('down' or 'busy'), or null when it is on its way.
+   */
+  send(request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
+    if (this.current !== 'up') return 'down';
+    if (this.pending.size >= this.maxInFlight) return 'busy';
+    this.transmit(request, { ticket, deadline: Date.now() + timeoutMs, tid: request.text(HF.TERMINAL_ID), maced: true });
+    return null;
+  }
+
+  /** Closes the link for good: requests in flight fail as lost. */
+  close(): void {
+    if (this.current === 'closed') return;
+    this.current = 'closed';
+    clearInterval(this.sweeper);
+    clearTimeout(this.reconnectTimer);
+    this.socket?.destroy();
+    this.failAll('lost');
+  }
+
+  private connect(): void {
+    this.current = 'connecting';
+    const socket = net.connect({ host: this.options.host, port: this.options.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => void this.signOn(socket));
+    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+    socket.on('error', (err) => this.options.log.warn({ link: this.name, err: err.message }, 'host link error'));
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  /** Sign-on, then key exchange: only then does the link carry transactions. */
+  private async signOn(socket: net.Socket): Promise<void> {
+    this.current = 'signing-on';
+    this.received = 0;
+    const signOn = await this.manage(NMC.SIGN_ON);
+    if (socket !== this.socket) return;
+    if (signOn?.text(HF.RESPONSE_CODE) !== '00') return this.drop(socket, `sign-on answered ${signOn ? signOn.text(HF.RESPONSE_CODE) : 'nothing'}`);
+    const keys = await this.manage(NMC.KEY_EXCHANGE);
+    if (socket !== this.socket) return;
+    if (keys?.text(HF.RESPONSE_CODE) !== '00') return this.drop(socket, `key exchange answered ${keys ? keys.text(HF.RESPONSE_CODE) : 'nothing'}`);
+    try {
+      this.installZoneKeys(keys.text(HF.ZONE_KEYS) ?? '');
+    } catch (err) {
+      return this.drop(socket, `key exchange: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.current = 'up';
+    this.backoffMs = this.reconnectMinMs;
+    this.options.log.info({ link: this.name, host: this.options.host, port: this.options.port, zak: this.zak!.kcv, zpk: this.zpkHandle!.kcv }, 'host link up');
+  }
+
+  /** Zone keys from F48 of a key exchange's answer, each checked against its KCV, into handles. */
+  private installZoneKeys(f48: string): void {
+    if (f48.length !== ZONE_KEYS_LENGTH || !/^[0-9A-Fa-f]+$/.test(f48)) throw new SecurityError('key-block', `zone keys must be ${ZONE_KEYS_LENGTH} hex digits, got ${f48.length}`);
+    const { hsm, zmk } = this.options;
+    const hex = (from: number, to: number): Buffer => Buffer.from(f48.slice(from, to), 'hex');
+    const zpk = hsm.importUnderKek(zmk, hex(0, 32), hex(32, 38));
+    const zak = hsm.importUnderKek(zmk, hex(38, 70), hex(70, 76));
+    this.zpkHandle = hsm.loadKey(zpk);
+    this.zak = hsm.loadKey(zak);
+  }
+
+  /** One network management exchange (0800 with F70 = `code`); resolves with the answer, or null. */
+  private manage(code: string): Promise<HostMessage | null> {
+    const request = new HostMessage(NETWORK_MANAGEMENT);
+    request.set(HF.NETWORK_CODE, code);
+    const ticket = this.nextNetworkTicket--;
+    return new Promise((resolve) => {
+      this.network.set(ticket, resolve);
+      this.transmit(request, { ticket, deadline: Date.now() + this.networkTimeoutMs, tid: undefined, maced: false });
+    });
+  }
+
+  private transmit(request: HostMessage, pending: Pending): void {
+    const stan = this.nextStan();
+    request.set(HF.STAN, stan);
+    request.set(HF.TRANSMISSION_TIME, transmissionTime(new Date()));
+    if (pending.maced) {
+      request.set(HF.ACQUIRER_ID, this.options.acquirerId);
+      request.set(HF.MAC, ZERO_MAC);
+    }
+    const end = encodeHostFrame(request, this.out, 0);
+    if (pending.maced) {
+      // F128 is the last field: the MAC covers the MTI up to where it starts, and goes there as hex.
+      this.options.hsm.generateMac(this.zak!, 'x9.19', this.out, request.mabStart, request.mabEnd, macScratch, 0);
+      this.out.write(toHex(macScratch), request.mabEnd, 'latin1');
+    }
+    this.pending.set(stan, pending);
+    this.lastTraffic = Date.now();
+    this.socket!.write(Buffer.from(this.out.subarray(0, end)));
+  }
+
+  /** The link's STAN: 000001–999999, skipping any still in flight. */
+  private nextStan(): string {
+    for (;;) {
+      this.stan = this.stan >= 999_999 ? 1 : this.stan + 1;
+      const stan = String(this.stan).padStart(6, '0');
+      if (!this.pending.has(stan)) return stan;
+    }
+  }
+
+  private onData(socket: net.Socket, chunk: Buffer): void {
+    let from = 0;
+    while (from < chunk.length && socket === this.socket) {
+      const n = Math.min(chunk.length - from, this.input.length - this.received);
+      chunk.copy(this.input, this.received, from, from + n);
+      this.received += n;
+      from += n;
+      this.takeFrames(socket);
+    }
+  }
+
+  /** Takes every whole frame received; what is left of the next moves to the front. */
+  private takeFrames(socket: net.Socket): void {
+    const input = this.input;
+    let at = 0;
+    while (this.received - at >= HOST_LENGTH_PREFIX) {
+      const length = Number(input.toString('latin1', at, at + HOST_LENGTH_PREFIX));
+      if (!Number.isInteger(length) || length < 12 || length > MAX_FRAME) {
+        return this.drop(socket, `bad length prefix ${JSON.stringify(input.toString('latin1', at, at + HOST_LENGTH_PREFIX))}`);
+      }
+      const end = at + HOST_LENGTH_PREFIX + length;
+      if (this.received < end) break;
+      let answer: HostMessage;
+      try {
+        answer = decodeHostFrame(input, at, end);
+      } catch (err) {
+        if (err instanceof FormatError) return this.drop(socket, `undecodable frame: ${err.message}`);
+        throw err;
+      }
+      this.onAnswer(answer, input);
+      at = end;
+    }
+    input.copyWithin(0, at, this.received);
+    this.received -= at;
+  }
+
+  private onAnswer(answer: HostMessage, frame: Buffer): void {
+    this.lastTraffic = Date.now();
+    const stan = answer.text(HF.STAN) ?? '';
+    const pending = this.pending.get(stan);
+    if (pending === undefined || pending.tid !== answer.text(HF.TERMINAL_ID)) {
+      this.options.log.warn({ link: this.name, mti: answer.mti, stan, tid: answer.text(HF.TERMINAL_ID), code: answer.text(HF.RESPONSE_CODE) }, 'host answer matches no request in flight (late or unknown): dropped');
+      return;
+    }
+    this.pending.delete(stan);
+    if (pending.maced && !this.authentic(answer, frame)) {
+      this.options.log.warn({ link: this.name, mti: answer.mti, stan: answer.text(HF.STAN), tid: answer.text(HF.TERMINAL_ID) }, 'host answer fails its MAC: not trusted');
+      this.deliver(pending.ticket, null, 'mac');
+      return;
+    }
+    this.deliver(pending.ticket, answer, null);
+  }
+
+  /**
+   * An answer with F128 must verify under the zone MAC key. One without may only refuse: a host
+   * answers `A0` (MAC failure) or `96` (no keys yet) unMACed, and a forged refusal can do no harm
+   * that a forged approval could.
+   */
+  private authentic(answer: HostMessage, frame: Buffer): boolean {
+    const mac = answer.binary(HF.MAC);
+    if (mac === undefined) return answer.text(HF.RESPONSE_CODE) !== '00';
+    if (this.zak === undefined) return false;
+    return this.options.hsm.verifyMac(this.zak, 'x9.19', frame, answer.mabStart, answer.mabEnd, mac, 0);
+  }
+
+  private deliver(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
+    if (ticket < 0) {
+      const resolve = this.network.get(ticket);
+      this.network.delete(ticket);
+      resolve?.(answer);
+      return;
+    }
+    this.options.onAnswer(ticket, answer, failure);
+  }
+
+  /** Times out what is past its deadline; echoes an idle link. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [stan, pending] of this.pending) {
+      if (pending.deadline > now) continue;
+      this.pending.delete(stan);
+      if (pending.ticket < 0 && this.socket) {
+        // A host that does not answer its network management is gone, whatever the socket says.
+        this.deliver(pending.ticket, null, 'timeout');
+        this.drop(this.socket, 'network management unanswered');
+        return;
+      }
+      this.deliver(pending.ticket, null, 'timeout');
+    }
+    if (this.current === 'up' && now - this.lastTraffic >= this.echoIntervalMs) {
+      const socket = this.socket;
+      void this.manage(NMC.ECHO).then((answer) => {
+        if (answer !== null && answer.text(HF.RESPONSE_CODE) !== '00' && socket !== undefined) this.drop(socket, `echo answered ${answer.text(HF.RESPONSE_CODE)}`);
+      });
+    }
+  }
+
+  /** Drops the connection (logged once); the close handler fails what is in flight and reconnects. */
+  private drop(socket: net.Socket, why: string): void {
+    if (socket !== this.socket) return;
+    this.options.log.warn({ link: this.name, why }, 'host link dropped');
+    socket.destroy();
+  }
+
+  private onClose(socket: net.Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.zak = undefined;
+    this.zpkHandle = undefined;
+    this.failAll('lost');
+    if (this.current === 'closed') return;
+    this.current = 'down';
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.reconnectMaxMs);
+  }
+
+  private failAll(failure: LinkFailure): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const pending of all) this.deliver(pending.ticket, null, failure);
+  }
+}
+
+const ZERO_MAC = Buffer.alloc(MAC_LENGTH);
+const macScratch = Buffer.alloc(MAC_LENGTH);
+
+/** F7: MMDDhhmmss in UTC (ISO 8583:1987 transmission date and time is GMT). */
+function transmissionTime(d: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return two(d.getUTCMonth() + 1) + two(d.getUTCDate()) + two(d.getUTCHours()) + two(d.getUTCMinutes()) + two(d.getUTCSeconds());
+}
