@@ -91,6 +91,19 @@ export class TxnContext {
   time = '';
   /** The header's processing requirement digit of the answer (replays repeat the first one's). */
   requirement = 0;
+  /** The host link a host leg goes out on (`''`: none), and how long it waits for the answer. */
+  link = '';
+  hostTimeoutMs = 0;
+  /** 1 while the request leg is with the book, 2 once it is journalled (its RRN known). */
+  leg = 0;
+  /** The RRN the request leg got from the book, before the host was asked. */
+  rrn = '';
+  /** F11 and F7 of the request as the link sent them (a reversal advice names them in F90). */
+  hostStan = '';
+  hostTime = '';
+  hostAuthCode = '';
+  /** Sent to a host and no trustworthy answer: the request is due for a reversal advice. */
+  advice = false;
 
   /** Names this request (not the context) to whoever answers a waiting step. */
   get ticket(): number {
@@ -134,6 +147,14 @@ export class TxnContext {
     this.refundOf = undefined;
     this.freshKey = false;
     this.replay = undefined;
+    this.link = '';
+    this.hostTimeoutMs = 0;
+    this.leg = 0;
+    this.rrn = '';
+    this.hostStan = '';
+    this.hostTime = '';
+    this.hostAuthCode = '';
+    this.advice = false;
     this.extra.clear();
   }
 }

@@ -1,5 +1,6 @@
 import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Reply } from '../book/index.js';
-import type { InlineHandler } from '../channels/index.js';
+import type { InlineHandler, LinkFailure } from '../channels/index.js';
+import type { HostMessage } from '../codec/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
 
@@ -47,6 +48,11 @@ export class InlinePipeline implements InlineHandler {
         }
       },
     });
+  }
+
+  /** A host link's answer for a request this pipeline forwarded. */
+  hostAnswer(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
+    this.pipeline.hostAnswer(ticket, answer, failure);
   }
 
   get proposalsSab(): SharedArrayBuffer {

@@ -6,7 +6,10 @@ import { blankEntry, type CardBin, type ParameterKind, type StateStore, type Txn
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
-import { ADMISSION, CLOSE, PENDING, PROCESSING, type Step } from './steps.js';
+import type { HostGateway, LinkFailure } from '../channels/index.js';
+import type { HostMessage } from '../codec/index.js';
+import { hostOutcome } from './forward.js';
+import { ADMISSION, CLOSE, LEG, PENDING, PROCESSING, type Step } from './steps.js';
 
 export interface PipelineOptions extends Settings {
   state: StateStore;
@@ -22,6 +25,8 @@ export interface PipelineOptions extends Settings {
   propose(id: number, proposal: Proposal): void;
   /** The steps in the terminal's turn (default: the switch's own); tests add steps that wait. */
   steps?: readonly Step[];
+  /** This worker's host links; without them no card that is not ours can be forwarded (`91`). */
+  hosts?: HostGateway;
 }
 
 /**
@@ -42,7 +47,7 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.options = options;
     this.steps = options.steps ?? PROCESSING;
-    this.services = new WorkerServices(options.state, options.hsm, options, options.businessDate, (ticket, code) => this.resume(ticket, code));
+    this.services = new WorkerServices(options.state, options.hsm, options, options.businessDate, (ticket, code) => this.resume(ticket, code), options.hosts);
   }
 
   onFrame(connection: number, data: Buffer, start: number, end: number): void {
@@ -101,6 +106,7 @@ export class Pipeline {
       while (ctx.step < steps.length) {
         code = steps[ctx.step++](this.services, ctx);
         if (code === PENDING) return this.park(ctx);
+        if (code === LEG) return this.proposeLeg(ctx);
         if (code !== '') break;
       }
     }
@@ -124,6 +130,39 @@ export class Pipeline {
     } catch (err) {
       this.fail(ctx, err);
     }
+  }
+
+  /**
+   * The first of a host leg's two entries: the request, journalled before the host is asked, with
+   * the RRN the book gives it (the host sees that RRN). Its reply resumes the request.
+   */
+  private proposeLeg(ctx: TxnContext): void {
+    const req = ctx.request;
+    const entry = blankEntry();
+    entry.at = ctx.at;
+    entry.type = 'host-request';
+    entry.mti = req.mti;
+    entry.mid = ctx.merchant!.mid;
+    entry.tid = ctx.terminal!.record.tid;
+    entry.batch = batchOf(req);
+    entry.stan = req.text(F.STAN) ?? '';
+    entry.panMasked = maskPan(ctx.pan);
+    entry.panHash = ctx.panHash;
+    entry.amount = ctx.amount;
+    entry.currency = req.text(F.CURRENCY) ?? '';
+    entry.route = `host:${ctx.link}`;
+    ctx.leg = 1;
+    this.options.propose(ctx.id, { entry, rrn: true, authCode: false });
+    this.park(ctx);
+  }
+
+  /** A host link's answer to a forwarded request (or why there is none): the request ends with what it comes to. */
+  hostAnswer(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
+    const ctx = this.contexts[ticket % TICKET_IDS];
+    if (ctx === undefined || ctx.ticket !== ticket || ctx.timer === undefined || ctx.leg !== 2) return;
+    const code = hostOutcome(ctx, answer, failure);
+    if (code === RC.APPROVED) ctx.handler!.forwarded!(ctx);
+    this.resume(ticket, code);
   }
 
   private readonly expire = (ctx: TxnContext, ticket: number): void => {
@@ -158,15 +197,17 @@ export class Pipeline {
     entry.tid = req.text(F.TERMINAL_ID) ?? '';
     entry.batch = batchOf(req);
     entry.stan = req.text(F.STAN) ?? '';
-    entry.rrn = ctx.replay?.rrn ?? '';
-    entry.authCode = ctx.replay?.authCode ?? '';
+    // A host leg's RRN came with its first entry, its authorisation code from the host.
+    const leg = ctx.leg === 2;
+    entry.rrn = ctx.replay?.rrn ?? (leg ? ctx.rrn : '');
+    entry.authCode = ctx.replay?.authCode ?? (leg ? ctx.hostAuthCode : '');
     entry.panMasked = ctx.pan ? maskPan(ctx.pan) : '';
     entry.panHash = ctx.panHash;
     entry.amount = ctx.amount;
     entry.currency = req.text(F.CURRENCY) ?? '';
     entry.responseCode = code;
     entry.originalKey = ctx.original?.key ?? '';
-    entry.route = ctx.replay ? 'replay' : ctx.route;
+    entry.route = ctx.replay ? 'replay' : ctx.link !== '' ? `host:${ctx.link}` : ctx.route;
     entry.latencyUs = Number((process.hrtime.bigint() - ctx.arrived) / 1000n);
     entry.requestKey = ctx.requestKey;
     if (approved) {
@@ -217,8 +258,8 @@ export class Pipeline {
     ctx.entry = entry;
     const proposal: Proposal = {
       entry,
-      rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined,
-      authCode: handler?.authCode === true && ctx.replay === undefined,
+      rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined && !leg,
+      authCode: handler?.authCode === true && ctx.replay === undefined && !leg,
       ...(ctx.inquiry !== undefined && approved ? { inquiry: ctx.inquiry } : {}),
       ...(ctx.refundOf !== undefined && approved ? { refundOf: ctx.refundOf } : {}),
     };
@@ -228,6 +269,11 @@ export class Pipeline {
   /** The book has made the entry durable: update what this worker holds and answer. */
   onReply(id: number, reply: Reply): void {
     const ctx = this.contexts[id];
+    if (ctx?.leg === 1) {
+      ctx.leg = 2;
+      ctx.rrn = reply.rrn;
+      return this.resume(ctx.ticket, '');
+    }
     if (ctx?.entry === undefined) {
       this.options.log.error({ id }, 'book reply for no request in flight; ignored');
       return;

@@ -1,4 +1,6 @@
-import type { SecurityModule } from '../security/index.js';
+import type { HostGateway, LinkFailure } from '../channels/index.js';
+import type { HostMessage } from '../codec/index.js';
+import type { KeyHandle, SecurityModule } from '../security/index.js';
 import {
   addTotals,
   authKey,
@@ -16,7 +18,7 @@ import {
   type Terminal,
   type TxnRecord,
 } from '../store/index.js';
-import { dayNumber, RC } from '../txn/index.js';
+import { RoutingTable, dayNumber, RC, type Route, type RouteQuery } from '../txn/index.js';
 import { TerminalState } from './context.js';
 
 /** What the switch is configured with that the rules read. */
@@ -62,6 +64,14 @@ export interface Services {
   parameterVersions(): Partial<Record<ParameterKind, number>>;
   /** Hands a waiting request (its `ctx.ticket`) the answer its step waited for: `''` goes on, a code ends it. */
   resume(ticket: number, code: string): void;
+  /** The routing rule of a transaction for a card that is not ours, if one matches. */
+  route(q: RouteQuery): Route | undefined;
+  /** Whether a host link is up (signed on, zone keys in place). A property: routing passes it on. */
+  readonly hostLinkUp: (link: string) => boolean;
+  /** The zone PIN key of a link's session. */
+  hostZpk(link: string): KeyHandle | undefined;
+  /** Sends a converted request on a link; the answer resumes `ticket`. Why nothing was sent, or null. */
+  sendToHost(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null;
 }
 
 /** Records kept beyond what LMDB has applied are trimmed down to half this. */
@@ -91,13 +101,38 @@ export class WorkerServices implements Services {
   private versions: Partial<Record<ParameterKind, number>> = {};
   private versionsReadAt = 0;
 
-  constructor(state: StateStore, hsm: SecurityModule, settings: Settings, businessDate: string, resume: (ticket: number, code: string) => void) {
+  /** The routing rules as compiled from LMDB; dropped when a reference notice says they changed. */
+  private routing: RoutingTable | undefined;
+  readonly hostLinkUp: (link: string) => boolean;
+
+  constructor(
+    state: StateStore,
+    hsm: SecurityModule,
+    settings: Settings,
+    businessDate: string,
+    resume: (ticket: number, code: string) => void,
+    private readonly hosts: HostGateway | undefined,
+  ) {
     this.state = state;
     this.hsm = hsm;
     this.settings = settings;
     this.resume = resume;
     this.date = businessDate;
     this.day = dayNumber(businessDate);
+    this.hostLinkUp = hosts === undefined ? () => false : (link) => hosts.isUp(link);
+  }
+
+  route(q: RouteQuery): Route | undefined {
+    this.routing ??= new RoutingTable(this.state.routes.getRange().map(({ value }) => value));
+    return this.routing.match(q);
+  }
+
+  hostZpk(link: string): KeyHandle | undefined {
+    return this.hosts?.zpk(link);
+  }
+
+  sendToHost(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
+    return this.hosts === undefined ? 'down' : this.hosts.send(link, request, ticket, timeoutMs);
   }
 
   now(): number {
@@ -237,6 +272,12 @@ export class WorkerServices implements Services {
     } else if (change.table === 'bins') {
       this.bins.clear();
       this.binsReadAt = 0;
+    } else if (change.table === 'routes') {
+      // LMDB may not hold the change yet: the rules are compiled again from it merged over what LMDB has.
+      const routes = new Map(this.state.routes.getRange().map(({ key, value }) => [key, value]));
+      if (change.value === null) routes.delete(change.key);
+      else routes.set(change.key, change.value as Route);
+      this.routing = new RoutingTable(routes.values());
     }
   }
 

@@ -1,21 +1,10 @@
 import { hash } from 'node:crypto';
 import { FormatError, TerminalMessage, decodeTerminalFrame } from '../codec/index.js';
 import { F, MAC_MTIS, RC, batchOf, classify, expired, luhnValid, requestKeyOf } from '../txn/index.js';
-import type { TxnContext } from './context.js';
+import { forward, journalLeg, routeStep } from './forward.js';
+import { CLOSE, type Step } from './outcomes.js';
 import { HANDLERS } from './handlers/index.js';
-import type { Services } from './services.js';
-
-/**
- * The steps a request passes through, in order, each with one job. A step returns `''` to go on,
- * the response code that ends the request, `CLOSE` to drop the connection (the frame was too
- * broken to answer), or `PENDING` when its answer comes later: it has set `ctx.waitMs`, and
- * whoever holds `ctx.ticket` hands the answer to `Services.resume`. The book then journals the
- * outcome and the response goes out.
- */
-export type Step = (s: Services, ctx: TxnContext) => string;
-
-export const CLOSE = 'close';
-export const PENDING = 'pending';
+export { CLOSE, LEG, PENDING, type Step } from './outcomes.js';
 
 const decode: Step = (_s, ctx) => {
   try {
@@ -106,9 +95,10 @@ const checkCard: Step = (s, ctx) => {
   const bin = s.bin(pan);
   if (bin === undefined) return RC.NO_SUCH_ISSUER;
   ctx.bin = bin;
+  // Not ours: the routing table says where it goes, and the host checks the card.
   if (!bin.onUs) {
     ctx.route = 'host';
-    return RC.ISSUER_UNAVAILABLE;
+    return '';
   }
   ctx.route = 'on-us';
   const card = s.card(pan);
@@ -144,7 +134,8 @@ const checkAmount: Step = (_s, ctx) => {
   return '';
 };
 
-const prepare: Step = (s, ctx) => ctx.handler!.prepare(s, ctx);
+/** The type's own rules, for the account system; a request routed to a host has them applied there. */
+const prepare: Step = (s, ctx) => (ctx.route === 'host' ? '' : ctx.handler!.prepare(s, ctx));
 
 /** The PAN from F2, else from track 2. */
 function cardNumber(req: TerminalMessage): string | undefined {
@@ -161,4 +152,4 @@ function cardNumber(req: TerminalMessage): string | undefined {
  */
 export const ADMISSION: readonly Step[] = [decode, classifyRequest, findTerminal];
 /** In the terminal's turn: its earlier request has been answered. */
-export const PROCESSING: readonly Step[] = [checkSession, verifyMac, checkRetransmission, checkCard, verifyPin, checkAmount, prepare];
+export const PROCESSING: readonly Step[] = [checkSession, verifyMac, checkRetransmission, checkCard, verifyPin, checkAmount, routeStep, prepare, journalLeg, forward];

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
+import { HostLinks, type LinkConfig } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore } from '../store/index.js';
@@ -27,6 +28,9 @@ export interface WorkerData {
   bookBell: SharedArrayBuffer;
   /** Int32 cell 0: set to 1 to stop the loop. */
   control: SharedArrayBuffer;
+  /** Hosts this worker keeps a link to, and the zone master key their zone keys come under. */
+  links: LinkConfig[];
+  zmk: string;
 }
 
 /** Tags on the book rings carry the worker generation in the top byte and the context id below. */
@@ -50,6 +54,7 @@ export default async function serve(data: WorkerData): Promise<void> {
   const bell = Doorbell.attach(data.bell);
   const control = new Int32Array(data.control);
   const generation = data.generation << ID_BITS;
+  const hosts = data.links.length === 0 ? undefined : new HostLinks(data.links, { acquirerId: data.acquirerId, hsm, zmk: hsm.importKey(data.zmk), log });
 
   // Work done outside the drain loop (a waiting step answered by a timer or a host link) is
   // published at the end of its own event-loop turn: the loop may be resting for a while.
@@ -73,6 +78,7 @@ export default async function serve(data: WorkerData): Promise<void> {
     holdDays: data.holdDays,
     keyRotationHours: data.keyRotationHours,
     log,
+    hosts,
     respond(connection, frame, start, end) {
       responses.send(connection, frame, start, end);
       publishLater();
@@ -89,6 +95,8 @@ export default async function serve(data: WorkerData): Promise<void> {
       publishLater();
     },
   });
+
+  if (hosts) hosts.onAnswer = (ticket, answer, failure) => pipeline.hostAnswer(ticket, answer, failure);
 
   const reply = emptyReply();
   const onFrame = (tag: number, buf: Buffer, start: number, end: number): void => {
@@ -128,6 +136,7 @@ export default async function serve(data: WorkerData): Promise<void> {
     // Either way the event loop gets a turn (log writes, timers).
     await bell.rest(seen, work, responses.blocked || proposals.blocked ? 1 : 1000);
   }
+  hosts?.close();
   await state.close();
   log.info('worker stopped');
 }

@@ -189,7 +189,7 @@ export function journalTail<E extends JournalEntry = JournalEntry>(
   return { entries: days.flat(), maxSeq };
 }
 
-/** The first entry with this RRN (retransmission replays excluded), newest day first. */
+/** The entry that answered with this RRN (retransmission replays and a host leg's request entry excluded), newest day first. */
 export function entryByRrn<E extends JournalEntry = JournalEntry>(
   dataDir: string,
   rrn: string,
@@ -197,7 +197,7 @@ export function entryByRrn<E extends JournalEntry = JournalEntry>(
 ): E | undefined {
   for (const date of journalDates(dataDir).reverse()) {
     const found = readDay(dataDir, date, schema, (db, rows) => {
-      const row = db.prepare(`SELECT ${rows.columns} FROM entries WHERE rrn = ? AND route != 'replay' ORDER BY seq LIMIT 1`).raw().get(rrn) as unknown[] | undefined;
+      const row = db.prepare(`SELECT ${rows.columns} FROM entries WHERE rrn = ? AND route != 'replay' AND type != 'host-request' ORDER BY seq LIMIT 1`).raw().get(rrn) as unknown[] | undefined;
       return row === undefined ? undefined : rows.toEntry(row);
     });
     if (found !== undefined) return found;

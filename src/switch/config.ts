@@ -28,6 +28,12 @@ export interface SwitchConfig {
   logLevel: string;
   demo: boolean;
   hostSim: boolean;
+  /** Where `--host-sim` listens (0: any free port). */
+  hostSimPort: number;
+  /** Acquirer/issuer hosts: `NAME=HOST:PORT,...`, one link to each from every pipeline worker. */
+  links: string;
+  /** The zone master key shared with the hosts (32 hex digits, POSP_ZMK); `--demo` uses the demo ZMK. */
+  zmk?: string;
   /** The LMK in hex (POSP_LMK); otherwise `<data>/lmk.key`, created on first start. */
   lmk?: string;
 }
@@ -51,6 +57,8 @@ export const DEFAULTS: SwitchConfig = {
   logLevel: 'info',
   demo: false,
   hostSim: false,
+  hostSimPort: 7000,
+  links: '',
 };
 
 /** Option name → config key and type. The same table serves flags, env vars and the config file. */
@@ -73,12 +81,16 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   'log-level': { key: 'logLevel', type: 'string' },
   demo: { key: 'demo', type: 'boolean' },
   'host-sim': { key: 'hostSim', type: 'boolean' },
+  'host-sim-port': { key: 'hostSimPort', type: 'number' },
+  links: { key: 'links', type: 'string' },
+  zmk: { key: 'zmk', type: 'string' },
   lmk: { key: 'lmk', type: 'string' },
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
+            [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N]
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
   Precedence: flag, then environment, then the --config JSON file (same names), then defaults.`;
 
@@ -120,6 +132,7 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
   const result = config as unknown as SwitchConfig;
   if (result.maxApplyLag < 1) throw new ConfigError('--max-apply-lag must be at least 1');
   if (result.walLimitMb < 1) throw new ConfigError('--wal-limit-mb must be at least 1');
+  if (result.zmk !== undefined && !/^[0-9A-Fa-f]{32}$/.test(result.zmk)) throw new ConfigError('--zmk must be 32 hex digits (a double-length 3DES key)');
 
   return result;
 }

@@ -4,14 +4,15 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import pino, { type Logger } from 'pino';
 import { BookGauges, EventFeed, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
-import { Acceptor, type WorkerLink } from '../channels/index.js';
+import { Acceptor, HostLinks, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
+import { DEMO_ZMK, HostSimulator } from '../hostsim/index.js';
 import { AdminServer, type Metric } from '../ops/index.js';
 import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore, seedDemo } from '../store/index.js';
 import { localDate } from '../txn/index.js';
-import type { SwitchConfig } from './config.js';
+import { ConfigError, type SwitchConfig } from './config.js';
 
 export { ConfigError, DEFAULTS, START_USAGE, loadConfig, type SwitchConfig } from './config.js';
 export type { ControlChange, ControlResult } from '../book/index.js';
@@ -54,6 +55,22 @@ interface WorkerSlot {
 export async function startSwitch(config: SwitchConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningSwitch> {
   const startedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
+  let links: LinkConfig[];
+  try {
+    links = parseLinks(config.links);
+  } catch (err) {
+    throw new ConfigError(`--links: ${(err as Error).message}`);
+  }
+  const zmk = config.zmk ?? (config.demo || config.hostSim ? DEMO_ZMK : undefined);
+  // `--host-sim`: the host simulator beside the switch, in this process, and a link `sim` to it.
+  let hostSim: HostSimulator | undefined;
+  if (config.hostSim) {
+    hostSim = new HostSimulator({ host: config.host, port: config.hostSimPort, zmk, dataDir: join(config.dataDir, 'hostsim'), log: log.child({ part: 'sim-host' }) });
+    await hostSim.start();
+    links = [...links.filter((l) => l.name !== 'sim'), { name: 'sim', host: config.host, port: hostSim.port }];
+    log.info({ port: hostSim.port }, 'host simulator listening');
+  }
+  if (links.length > 0 && zmk === undefined) throw new ConfigError('--links needs the zone master key: --zmk HEX or POSP_ZMK');
   const lmk: LmkSource = { env: config.lmk, file: join(config.dataDir, 'lmk.key') };
   const hsm = new SecurityModule(loadLmk(lmk));
   const state = new StateStore(config.dataDir);
@@ -87,11 +104,14 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       acceptorBell: acceptorBell.sab,
       bookBell: bookBell.sab,
       control: new SharedArrayBuffer(4),
+      links,
+      zmk: zmk ?? '',
     };
     slots.push({ data, link: { frames, responses, bell } });
   }
 
-  // --workers 0: the pipeline runs on this thread, with its own pair of book rings.
+  // --workers 0: the pipeline runs on this thread, with its own pair of book rings and host links.
+  const inlineHosts = config.workers === 0 && links.length > 0 ? new HostLinks(links, { acquirerId: config.acquirerId, hsm, zmk: hsm.importKey(zmk!), log }) : undefined;
   const inline =
     config.workers === 0
       ? new InlinePipeline({
@@ -103,11 +123,13 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
           holdDays: config.holdDays,
           keyRotationHours: config.keyRotationHours,
           log,
+          hosts: inlineHosts,
           proposals: Ring.create(BOOK_RING),
           replies: Ring.create(BOOK_RING),
           bookBell,
         })
       : undefined;
+  if (inline && inlineHosts) inlineHosts.onAnswer = (ticket, answer, failure) => inline.hostAnswer(ticket, answer, failure);
   const bookLinks = slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell }));
   if (inline) bookLinks.push({ proposals: inline.proposalsSab, replies: inline.repliesSab, bell: acceptorBell.sab });
   const { feed, sab: feedSab } = EventFeed.create();
@@ -217,6 +239,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     await pool.destroy();
     await book.stop();
     feed.stop();
+    inlineHosts?.close();
+    await hostSim?.stop();
     await state.close();
   }
 }

@@ -101,7 +101,7 @@ t.test('expiry not the card\'s: 54, nothing debited', async (t) => {
   sent.push({ stan: '', type: 'balance-inquiry', code: '00', pan: demoPan(4) });
 });
 
-t.test('off-us BIN 621700: 91 (no host link yet)', async (t) => {
+t.test('off-us BIN 621700 with no host link up: 91', async (t) => {
   const res = await send('sale', { pan: luhnPan('621700', 5), expiry: DEMO.expiry, pin: DEMO.pin }, 1000);
   t.equal(res.text(39), '91');
 });

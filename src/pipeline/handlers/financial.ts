@@ -13,6 +13,9 @@ export const balanceInquiry: TypeHandler = {
     ctx.inquiry = ctx.card!.account;
     return RC.APPROVED;
   },
+  forwarded() {
+    // A balance moves nothing: the host's F54 is the answer.
+  },
 };
 
 export const sale: TypeHandler = {
@@ -21,6 +24,9 @@ export const sale: TypeHandler = {
     ctx.postings = purchaseLegs(ctx);
     ctx.totals = debit(ctx, ctx.amount, 1);
     return RC.APPROVED;
+  },
+  forwarded(ctx) {
+    ctx.totals = debit(ctx, ctx.amount, 1);
   },
 };
 

@@ -24,6 +24,11 @@ export interface TypeHandler {
   readonly timeout?: string;
   /** A response code, or `PENDING` (with `ctx.waitMs` set) when the answer comes through `Services.resume`. */
   prepare(s: Services, ctx: TxnContext): string;
+  /**
+   * What an approval by a host records here (settlement totals): types without it are not
+   * forwarded, and an off-us card is answered `91` for them.
+   */
+  forwarded?(ctx: TxnContext): void;
 }
 
 /** Flags shared by the card-present financial types. */

@@ -1,0 +1,121 @@
+import { HostMessage } from '../codec/index.js';
+import type { LinkFailure } from '../channels/index.js';
+import { PinFormatError } from '../security/index.js';
+import { F, HF, RC, ROUTE_TIMEOUT_MS, pickLink } from '../txn/index.js';
+import type { TxnContext } from './context.js';
+import { LEG, PENDING } from './outcomes.js';
+import type { Services } from './services.js';
+
+/** How long the first entry of a host leg may take to become durable. */
+const LEG_JOURNAL_MS = 30_000;
+/** The pipeline's own deadline beyond the link's: the link answers `timeout` first. */
+const HOST_GRACE_MS = 1000;
+
+/**
+ * Route: an on-us BIN stays with the account system; any other card is routed by the routing
+ * table to a link of its route's group that is up (by weight), or refused with the route's code.
+ * No route, or no link up: `91`.
+ */
+export const routeStep = (s: Services, ctx: TxnContext): string => {
+  if (ctx.route !== 'host') return '';
+  if (ctx.handler!.forwarded === undefined) return RC.ISSUER_UNAVAILABLE;
+  const route = s.route({ pan: ctx.pan, organisation: ctx.bin!.organisation, type: ctx.classification!.financial!.type, mid: ctx.merchant!.mid, amount: ctx.amount });
+  if (route === undefined) return RC.ISSUER_UNAVAILABLE;
+  const to = route.to;
+  if ('reject' in to) return to.reject;
+  if ('onUs' in to) return RC.ISSUER_UNAVAILABLE;
+  const link = pickLink(to.links, s.hostLinkUp, Math.random());
+  if (link === undefined) return RC.ISSUER_UNAVAILABLE;
+  ctx.link = link;
+  ctx.hostTimeoutMs = route.timeoutMs ?? ROUTE_TIMEOUT_MS;
+  return '';
+};
+
+/** The request leg is journalled before the host hears of it: a crash after this point leaves a trace to reverse. */
+export const journalLeg = (_s: Services, ctx: TxnContext): string => {
+  if (ctx.link === '') return '';
+  ctx.waitMs = LEG_JOURNAL_MS;
+  return LEG;
+};
+
+/** Converts the request for the host and sends it; the link's answer resumes the request. */
+export const forward = (s: Services, ctx: TxnContext): string => {
+  if (ctx.link === '') return '';
+  let request: HostMessage;
+  try {
+    request = hostRequest(s, ctx);
+  } catch (err) {
+    if (err instanceof PinFormatError) return RC.PIN_FORMAT_ERROR;
+    throw err;
+  }
+  const refused = s.sendToHost(ctx.link, request, ctx.ticket, ctx.hostTimeoutMs);
+  if (refused !== null) return RC.ISSUER_UNAVAILABLE;
+  ctx.hostStan = request.text(HF.STAN)!;
+  ctx.hostTime = request.text(HF.TRANSMISSION_TIME)!;
+  // From here the host may act on it: until an answer says otherwise, it must be reversed.
+  ctx.advice = true;
+  ctx.waitMs = ctx.hostTimeoutMs + HOST_GRACE_MS;
+  return PENDING;
+};
+
+/**
+ * The terminal's request as the host dialect says it (PROTOCOL.md section 9): the card and amount
+ * as the terminal sent them, the RRN the first leg got from the book, F43 from the merchant, the
+ * PIN block translated from the terminal's PIK to the link's zone PIN key inside the security
+ * module. F7, F11 (the link's STAN), F32 and F128 are the link's.
+ */
+function hostRequest(s: Services, ctx: TxnContext): HostMessage {
+  const req = ctx.request;
+  const spec = ctx.classification!.financial!;
+  const m = new HostMessage(spec.mti);
+  m.set(HF.PAN, ctx.pan);
+  m.set(HF.PROCESSING_CODE, req.text(F.PROCESSING_CODE) ?? spec.processingCode);
+  if (req.has(F.AMOUNT)) m.set(HF.AMOUNT, req.text(F.AMOUNT));
+  m.set(HF.LOCAL_TIME, ctx.time).set(HF.LOCAL_DATE, ctx.date);
+  if (req.has(F.EXPIRY)) m.set(HF.EXPIRY, req.text(F.EXPIRY));
+  m.set(HF.MERCHANT_CATEGORY, ctx.merchant!.mcc);
+  m.set(HF.ENTRY_MODE, req.text(F.ENTRY_MODE) ?? '021');
+  m.set(HF.CONDITION_CODE, req.text(F.CONDITION_CODE) ?? spec.condition);
+  if (req.has(F.TRACK_2)) m.set(HF.TRACK_2, req.text(F.TRACK_2));
+  m.set(HF.RRN, ctx.rrn);
+  m.set(HF.TERMINAL_ID, ctx.terminal!.record.tid);
+  m.set(HF.MERCHANT_ID, ctx.merchant!.mid);
+  m.set(HF.MERCHANT_NAME, merchantNameLocation(ctx.merchant!.name));
+  m.set(HF.CURRENCY, req.text(F.CURRENCY) ?? '156');
+  const block = req.binary(F.PIN_BLOCK);
+  if (block !== undefined) {
+    const zpk = s.hostZpk(ctx.link);
+    if (zpk === undefined) throw new PinFormatError('block');
+    m.set(HF.PIN_BLOCK, s.hsm.translatePin(ctx.terminal!.pik!, zpk, block, ctx.pan));
+  }
+  return m;
+}
+
+/** F43, ans40: the merchant's name in 25 characters, its city in 13 (not on record: blank), country `CN`. */
+function merchantNameLocation(name: string): string {
+  return name.replace(/[^\x20-\x7e]/g, '?').slice(0, 25).padEnd(38) + 'CN';
+}
+
+/**
+ * What the host's answer (or its absence) comes to for the terminal: its code, and on approval
+ * its authorisation code and, for a balance inquiry, F54. A request that reached the host and got
+ * no trustworthy answer is `98` and stays due for a reversal advice.
+ */
+export function hostOutcome(ctx: TxnContext, answer: HostMessage | null, failure: LinkFailure | null): string {
+  if (answer === null) {
+    // 'down' or 'busy' here means nothing was sent after all (the link went between send and now).
+    if (failure === 'down' || failure === 'busy') {
+      ctx.advice = false;
+      return RC.ISSUER_UNAVAILABLE;
+    }
+    return RC.NO_ISSUER_RESPONSE;
+  }
+  ctx.advice = false;
+  const code = answer.text(HF.RESPONSE_CODE) ?? RC.SYSTEM_MALFUNCTION;
+  if (code === RC.APPROVED) {
+    ctx.hostAuthCode = answer.text(HF.AUTH_CODE) ?? '';
+    const balance = answer.text(HF.BALANCE);
+    if (balance !== undefined) ctx.extra.set(F.BALANCE, balance);
+  }
+  return code;
+}

@@ -1,0 +1,107 @@
+/**
+ * Off-us cards go to a host: the switch (real workers, real TCP) routes BIN 621700 by the demo's
+ * routing rule to its link `sim`, a host simulator running as its own process. The request is
+ * journalled before it is sent (with the RRN the host then sees) and its outcome after; the
+ * terminal gets the host's code, authorisation code and balance under its own MAC; a retransmission
+ * is answered from the switch without asking the host again; a silent host is `98`.
+ */
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { parseBalance } from '../../src/codec/index.js';
+import { DEMO_ZMK } from '../../src/hostsim/index.js';
+import { SimTerminal } from '../../src/loadgen/index.js';
+import { DEMO, DEMO_OFF_US_ROUTE, demoTid } from '../../src/store/index.js';
+import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { readSettlement, startSimHost } from '../hostsim/host-client.js';
+import { luhnPan, sleep } from './harness.js';
+
+const offUs = { pan: luhnPan('621700', 42, 16), expiry: DEMO.expiry, pin: DEMO.pin };
+
+interface Row {
+  seq: number;
+  type: string;
+  stan: string;
+  rrn: string;
+  auth_code: string;
+  response_code: string;
+  route: string;
+  amount: number;
+}
+
+for (const workers of [1, 0]) {
+  t.test(`${workers === 0 ? 'inline pipeline' : 'worker thread'}: off-us sale, decline, balance, retransmission and a silent host`, async (t) => {
+    const simDir = mkdtempSync(join(tmpdir(), 'posp-offus-sim-'));
+    const sim = await startSimHost(simDir, ['--log-level', 'warn']);
+    const dataDir = mkdtempSync(join(tmpdir(), 'posp-offus-'));
+    const sw = await startSwitch(
+      { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers, logLevel: 'silent', links: `sim=127.0.0.1:${sim.port}`, zmk: DEMO_ZMK },
+      pino({ level: 'silent' }),
+    );
+    const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(3), mid: DEMO.mid, tmk: DEMO.tmk });
+    t.teardown(async () => {
+      term.close();
+      await sw.close();
+      sim.proc.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(simDir, { recursive: true, force: true });
+    });
+    await term.connect();
+    t.equal((await term.signIn()).text(39), '00', 'signed in');
+
+    // The link signs on and exchanges keys in the background: until then off-us cards get 91.
+    let sale = term.sale(offUs, 12_300);
+    let res = await term.request(sale);
+    for (let i = 0; i < 100 && res.text(39) === '91'; i++) {
+      await sleep(100);
+      sale = term.sale(offUs, 12_300);
+      res = await term.request(sale);
+    }
+    t.equal(res.text(39), '00', 'an off-us sale is approved by the host');
+    t.match(res.text(38), /^\d{6}$/, "with the host's authorisation code");
+    t.match(res.text(37), /^\d{12}$/, 'and an RRN');
+    const rrn = res.text(37)!;
+
+    const again = await term.request(sale);
+    t.same([again.text(39), again.text(37), again.text(38)], [res.text(39), rrn, res.text(38)], 'a retransmission gets the same answer');
+
+    const declined = await term.request(term.sale(offUs, 12_351));
+    t.equal(declined.text(39), '51', "the host's decline passes through");
+    t.notOk(declined.has(38), 'with no authorisation code');
+
+    const balance = await term.request(term.balanceInquiry(offUs));
+    t.equal(balance.text(39), '00', 'an off-us balance inquiry is answered by the host');
+    t.equal(parseBalance(balance.text(54)!).amount, 100_000_000n, "with the host's balance in F54");
+
+    // A silent host: the route's timeout (shortened) ends it with 98.
+    t.match(await sw.control({ kind: 'reference', table: 'routes', key: DEMO_OFF_US_ROUTE, value: { match: { binPrefix: DEMO.offUsBin }, to: { links: [{ link: 'sim', weight: 1 }] }, timeoutMs: 800 } }), { seq: Number }, 'the route timeout shortened to 800 ms');
+    const started = Date.now();
+    const silent = await term.request(term.sale(offUs, 4591));
+    t.equal(silent.text(39), '98', 'no answer from the host: 98');
+    t.ok(Date.now() - started >= 800, 'after the route timeout');
+
+    // The journal: each host leg is two entries, the request (with its RRN) before the outcome.
+    await sleep(200);
+    const db = new Database(join(dataDir, 'journal', `${sw.businessDate}.sqlite`), { readonly: true });
+    const rows = db.prepare("SELECT seq, type, stan, rrn, auth_code, response_code, route, amount FROM entries WHERE route LIKE 'host:%' OR route = 'replay' ORDER BY seq").all() as Row[];
+    db.close();
+    const legs = rows.filter((r) => r.rrn === rrn);
+    t.same(
+      legs.map((r) => [r.type, r.response_code, r.route]),
+      [['host-request', '', 'host:sim'], ['sale', '00', 'host:sim'], ['sale', '00', 'replay']],
+      'the approved sale: its request entry, its outcome, and the replay of the retransmission',
+    );
+    t.ok(legs[0].seq < legs[1].seq, 'the request was journalled first');
+    t.equal(legs[1].auth_code, res.text(38), "the outcome keeps the host's authorisation code");
+    const silentRows = rows.filter((r) => r.amount === 4591);
+    t.same(silentRows.map((r) => [r.type, r.response_code]), [['host-request', ''], ['sale', '98']], 'the silent one: request, then 98');
+
+    // The host's own record: one approval with that RRN (the retransmission never reached it).
+    const settled = readSettlement(simDir).filter((r) => r.rrn === rrn);
+    t.equal(settled.length, 1, "the host's settlement file has the sale once");
+    t.equal(settled[0]?.auth_code, res.text(38), 'with the authorisation code the terminal saw');
+  });
+}
