@@ -203,9 +203,10 @@ export class HostLink {
   }
 
   private transmit(request: HostMessage, pending: Pending): void {
-    const stan = this.nextStan();
+    // A request whose STAN and F7 were reserved (so its journal entry could name them) keeps them.
+    const stan = request.text(HF.STAN) ?? this.nextStan();
     request.set(HF.STAN, stan);
-    request.set(HF.TRANSMISSION_TIME, transmissionTime(new Date()));
+    if (!request.has(HF.TRANSMISSION_TIME)) request.set(HF.TRANSMISSION_TIME, transmissionTime(new Date()));
     if (pending.maced) {
       request.set(HF.ACQUIRER_ID, this.options.acquirerId);
       request.set(HF.MAC, ZERO_MAC);
@@ -219,6 +220,14 @@ export class HostLink {
     this.pending.set(stan, pending);
     this.lastTraffic = Date.now();
     this.socket!.write(Buffer.from(this.out.subarray(0, end)));
+  }
+
+  /**
+   * Takes the link's next STAN for a request that will be sent later: its journal entry names it
+   * (a reversal advice repeats it in F90) before the host is asked.
+   */
+  reserveStan(): string {
+    return this.nextStan();
   }
 
   /** The link's STAN: 000001–999999, skipping any still in flight. */
@@ -357,7 +366,7 @@ const ZERO_MAC = Buffer.alloc(MAC_LENGTH);
 const macScratch = Buffer.alloc(MAC_LENGTH);
 
 /** F7: MMDDhhmmss in UTC (ISO 8583:1987 transmission date and time is GMT). */
-function transmissionTime(d: Date): string {
+export function transmissionTime(d: Date): string {
   const two = (n: number): string => String(n).padStart(2, '0');
   return two(d.getUTCMonth() + 1) + two(d.getUTCDate()) + two(d.getUTCHours()) + two(d.getUTCMinutes()) + two(d.getUTCSeconds());
 }

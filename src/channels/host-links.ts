@@ -16,6 +16,8 @@ export interface HostGateway {
   zpk(link: string): KeyHandle | undefined;
   /** Sends on `link`; the answer comes back with `ticket`. Returns why nothing was sent, or null. */
   send(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null;
+  /** The link's next STAN, for a request journalled before it is sent (undefined: no such link). */
+  reserveStan(link: string): string | undefined;
 }
 
 /** `NAME=HOST:PORT,...` → link configs; throws with the reason for anything else. */
@@ -63,6 +65,10 @@ export class HostLinks implements HostGateway {
   send(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
     const l = this.links.get(link);
     return l === undefined ? 'down' : l.send(request, ticket, timeoutMs);
+  }
+
+  reserveStan(link: string): string | undefined {
+    return this.links.get(link)?.reserveStan();
   }
 
   /** Each link's state, for the admin API and the monitor. */

@@ -104,6 +104,8 @@ export class TxnContext {
   hostAuthCode = '';
   /** Sent to a host and no trustworthy answer: the request is due for a reversal advice. */
   advice = false;
+  /** Not a request: this context carries the entry that settles the reversal advice under this key. */
+  adviceKey = '';
 
   /** Names this request (not the context) to whoever answers a waiting step. */
   get ticket(): number {
@@ -155,6 +157,7 @@ export class TxnContext {
     this.hostTime = '';
     this.hostAuthCode = '';
     this.advice = false;
+    this.adviceKey = '';
     this.extra.clear();
   }
 }

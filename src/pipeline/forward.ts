@@ -1,5 +1,6 @@
 import { HostMessage } from '../codec/index.js';
-import type { LinkFailure } from '../channels/index.js';
+import { transmissionTime, type LinkFailure } from '../channels/index.js';
+import type { AdviceChange } from '../store/index.js';
 import { PinFormatError } from '../security/index.js';
 import { F, HF, RC, ROUTE_TIMEOUT_MS, pickLink } from '../txn/index.js';
 import type { TxnContext } from './context.js';
@@ -31,12 +32,44 @@ export const routeStep = (s: Services, ctx: TxnContext): string => {
   return '';
 };
 
-/** The request leg is journalled before the host hears of it: a crash after this point leaves a trace to reverse. */
-export const journalLeg = (_s: Services, ctx: TxnContext): string => {
+/**
+ * The request leg is journalled before the host hears of it, with the link's STAN and F7 it will
+ * be sent with: a crash after this point leaves an advice the host is owed, naming the original
+ * as the host saw it.
+ */
+export const journalLeg = (s: Services, ctx: TxnContext): string => {
   if (ctx.link === '') return '';
+  const stan = s.reserveHostStan(ctx.link);
+  if (stan === undefined) return RC.ISSUER_UNAVAILABLE;
+  ctx.hostStan = stan;
+  ctx.hostTime = transmissionTime(new Date(s.now()));
   ctx.waitMs = LEG_JOURNAL_MS;
   return LEG;
 };
+
+/** The advice a host leg owes, or settles (`due` false: owed only if the leg never ends). */
+export function adviceOf(ctx: TxnContext, due: boolean): AdviceChange {
+  const spec = ctx.classification!.financial!;
+  const req = ctx.request;
+  const key = `${ctx.link}|${ctx.hostStan}|${ctx.hostTime}`;
+  return {
+    key,
+    record: {
+      link: ctx.link,
+      mti: spec.mti,
+      processingCode: req.text(F.PROCESSING_CODE) ?? spec.processingCode,
+      stan: ctx.hostStan,
+      time: ctx.hostTime,
+      amount: ctx.amount,
+      currency: req.text(F.CURRENCY) ?? '156',
+      rrn: ctx.rrn,
+      tid: ctx.terminal!.record.tid,
+      mid: ctx.merchant!.mid,
+      due,
+      at: ctx.at,
+    },
+  };
+}
 
 /** Converts the request for the host and sends it; the link's answer resumes the request. */
 export const forward = (s: Services, ctx: TxnContext): string => {
@@ -50,8 +83,6 @@ export const forward = (s: Services, ctx: TxnContext): string => {
   }
   const refused = s.sendToHost(ctx.link, request, ctx.ticket, ctx.hostTimeoutMs);
   if (refused !== null) return RC.ISSUER_UNAVAILABLE;
-  ctx.hostStan = request.text(HF.STAN)!;
-  ctx.hostTime = request.text(HF.TRANSMISSION_TIME)!;
   // From here the host may act on it: until an answer says otherwise, it must be reversed.
   ctx.advice = true;
   ctx.waitMs = ctx.hostTimeoutMs + HOST_GRACE_MS;
@@ -62,12 +93,13 @@ export const forward = (s: Services, ctx: TxnContext): string => {
  * The terminal's request as the host dialect says it (PROTOCOL.md section 9): the card and amount
  * as the terminal sent them, the RRN the first leg got from the book, F43 from the merchant, the
  * PIN block translated from the terminal's PIK to the link's zone PIN key inside the security
- * module. F7, F11 (the link's STAN), F32 and F128 are the link's.
+ * module, F11 and F7 as the request leg reserved them. F32 and F128 are the link's.
  */
 function hostRequest(s: Services, ctx: TxnContext): HostMessage {
   const req = ctx.request;
   const spec = ctx.classification!.financial!;
   const m = new HostMessage(spec.mti);
+  m.set(HF.STAN, ctx.hostStan).set(HF.TRANSMISSION_TIME, ctx.hostTime);
   m.set(HF.PAN, ctx.pan);
   m.set(HF.PROCESSING_CODE, req.text(F.PROCESSING_CODE) ?? spec.processingCode);
   if (req.has(F.AMOUNT)) m.set(HF.AMOUNT, req.text(F.AMOUNT));

@@ -50,6 +50,11 @@ export class InlinePipeline implements InlineHandler {
     });
   }
 
+  /** Stops what the pipeline runs on its own. */
+  close(): void {
+    this.pipeline.close();
+  }
+
   /** A host link's answer for a request this pipeline forwarded. */
   hostAnswer(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
     this.pipeline.hostAnswer(ticket, answer, failure);

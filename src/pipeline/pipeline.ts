@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
 import type { SecurityModule } from '../security/index.js';
-import { blankEntry, type CardBin, type ParameterKind, type StateStore, type TxnRecord } from '../store/index.js';
+import { blankEntry, type CardBin, type ParameterKind, type ReversalAdvice, type StateStore, type TxnRecord } from '../store/index.js';
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
 import type { HostGateway, LinkFailure } from '../channels/index.js';
 import type { HostMessage } from '../codec/index.js';
-import { hostOutcome } from './forward.js';
+import { ADVICE_TICKETS, AdviceSender } from './advices.js';
+import { adviceOf, hostOutcome } from './forward.js';
 import { ADMISSION, CLOSE, LEG, PENDING, PROCESSING, type Step } from './steps.js';
 
 export interface PipelineOptions extends Settings {
@@ -27,6 +28,8 @@ export interface PipelineOptions extends Settings {
   steps?: readonly Step[];
   /** This worker's host links; without them no card that is not ours can be forwarded (`91`). */
   hosts?: HostGateway;
+  /** This pipeline sends the process's owed reversal advices (one per process does). */
+  sendsAdvices?: boolean;
 }
 
 /**
@@ -43,11 +46,40 @@ export class Pipeline {
   private readonly contexts: TxnContext[] = [];
   private readonly free: number[] = [];
   private readonly out = Buffer.allocUnsafe(4096);
+  private readonly advices: AdviceSender | undefined;
 
   constructor(options: PipelineOptions) {
     this.options = options;
     this.steps = options.steps ?? PROCESSING;
     this.services = new WorkerServices(options.state, options.hsm, options, options.businessDate, (ticket, code) => this.resume(ticket, code), options.hosts);
+    if (options.hosts && options.sendsAdvices) {
+      this.advices = new AdviceSender(options.state, options.hosts, options.acquirerId, (key, advice) => this.proposeAdviceSettled(key, advice), options.log);
+    }
+  }
+
+  /** Stops what runs on its own (the advice sender's sweeps). */
+  close(): void {
+    this.advices?.stop();
+  }
+
+  /** Journals that a host took a reversal advice: the entry takes it off the queue. */
+  private proposeAdviceSettled(key: string, advice: ReversalAdvice): void {
+    const ctx = this.acquire();
+    ctx.adviceKey = key;
+    const entry = blankEntry();
+    entry.at = Date.now();
+    entry.type = 'advice-delivered';
+    entry.mti = '0420';
+    entry.mid = advice.mid;
+    entry.tid = advice.tid;
+    entry.stan = advice.stan;
+    entry.rrn = advice.rrn;
+    entry.amount = advice.amount;
+    entry.currency = advice.currency;
+    entry.responseCode = RC.APPROVED;
+    entry.route = `host:${advice.link}`;
+    entry.effects.advice = { key, record: null };
+    this.options.propose(ctx.id, { entry, rrn: false, authCode: false });
   }
 
   onFrame(connection: number, data: Buffer, start: number, end: number): void {
@@ -151,6 +183,7 @@ export class Pipeline {
     entry.amount = ctx.amount;
     entry.currency = req.text(F.CURRENCY) ?? '';
     entry.route = `host:${ctx.link}`;
+    entry.effects.advice = adviceOf(ctx, false);
     ctx.leg = 1;
     this.options.propose(ctx.id, { entry, rrn: true, authCode: false });
     this.park(ctx);
@@ -158,6 +191,7 @@ export class Pipeline {
 
   /** A host link's answer to a forwarded request (or why there is none): the request ends with what it comes to. */
   hostAnswer(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
+    if (ticket >= ADVICE_TICKETS) return this.advices?.answer(ticket, answer, failure);
     const ctx = this.contexts[ticket % TICKET_IDS];
     if (ctx === undefined || ctx.ticket !== ticket || ctx.timer === undefined || ctx.leg !== 2) return;
     const code = hostOutcome(ctx, answer, failure);
@@ -221,6 +255,8 @@ export class Pipeline {
       effects.discrepancies = ctx.discrepancies;
       effects.statusUpload = ctx.statusUpload;
     }
+    // A host leg ends: its advice is settled, or owed when the host may have acted without answering.
+    if (leg) entry.effects.advice = ctx.advice ? adviceOf(ctx, true) : { key: adviceOf(ctx, false).key, record: null };
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       // What the answer carries beyond the request is kept with the record, so a retransmission
       // gets the same bytes even after the BIN table or the terminal's parameters have changed.
@@ -269,6 +305,7 @@ export class Pipeline {
   /** The book has made the entry durable: update what this worker holds and answer. */
   onReply(id: number, reply: Reply): void {
     const ctx = this.contexts[id];
+    if (ctx !== undefined && ctx.adviceKey !== '') return this.release(ctx);
     if (ctx?.leg === 1) {
       ctx.leg = 2;
       ctx.rrn = reply.rrn;

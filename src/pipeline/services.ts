@@ -72,6 +72,8 @@ export interface Services {
   hostZpk(link: string): KeyHandle | undefined;
   /** Sends a converted request on a link; the answer resumes `ticket`. Why nothing was sent, or null. */
   sendToHost(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null;
+  /** The link's next STAN, taken before the request is journalled; undefined when there is no such link. */
+  reserveHostStan(link: string): string | undefined;
 }
 
 /** Records kept beyond what LMDB has applied are trimmed down to half this. */
@@ -133,6 +135,10 @@ export class WorkerServices implements Services {
 
   sendToHost(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
     return this.hosts === undefined ? 'down' : this.hosts.send(link, request, ticket, timeoutMs);
+  }
+
+  reserveHostStan(link: string): string | undefined {
+    return this.hosts?.reserveStan(link);
   }
 
   now(): number {

@@ -79,6 +79,7 @@ export default async function serve(data: WorkerData): Promise<void> {
     keyRotationHours: data.keyRotationHours,
     log,
     hosts,
+    sendsAdvices: data.index === 0,
     respond(connection, frame, start, end) {
       responses.send(connection, frame, start, end);
       publishLater();
@@ -136,6 +137,7 @@ export default async function serve(data: WorkerData): Promise<void> {
     // Either way the event loop gets a turn (log writes, timers).
     await bell.rest(seen, work, responses.blocked || proposals.blocked ? 1 : 1000);
   }
+  pipeline.close();
   hosts?.close();
   await state.close();
   log.info('worker stopped');

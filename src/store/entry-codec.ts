@@ -1,5 +1,5 @@
 import { pack, unpack } from 'msgpackr';
-import type { Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus } from './records.js';
+import type { AdviceChange, Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus } from './records.js';
 
 /**
  * A fixed binary layout for journal entries (entry-schema.ts) and their effects (here): every
@@ -477,6 +477,7 @@ const EFFECT_KINDS: { readonly [K in keyof Effects]-?: Omit<EffectKind<K, NonNul
   txn: { bit: 6, codec: TXN, unversioned: readUnversionedTxn },
   originals: { bit: 7, codec: ORIGINALS },
   reference: { bit: 8, codec: packed<ReferenceChange>() },
+  advice: { bit: 9, codec: packed<AdviceChange>() },
 };
 
 export const EFFECTS = new EffectsCodec<Effects>(Object.entries(EFFECT_KINDS).map(([name, kind]) => ({ name, ...kind })));

@@ -1,5 +1,6 @@
 export type {
   Account,
+  AdviceChange,
   AccountKind,
   BatchTotals,
   Discrepancy,
@@ -18,6 +19,7 @@ export type {
   Posting,
   ReferenceChange,
   ReferenceTable,
+  ReversalAdvice,
   Status,
   Terminal,
   TxnRecord,

@@ -195,6 +195,37 @@ export interface Effects {
   originals?: OriginalUpdate[];
   /** Reference data set through the book's control channel: fields set over the key's record (`null` removes the key). */
   reference?: ReferenceChange;
+  /** A reversal advice a host is owed, set or (`record: null`) settled: the store-and-forward queue. */
+  advice?: AdviceChange;
+}
+
+/**
+ * A host leg that may have been acted on without its answer reaching us: the host is owed a 0420
+ * reversal advice for it until a 0430 comes back. Kept without the card number (the host finds
+ * the original by F90 and F41/F42).
+ */
+export interface ReversalAdvice {
+  link: string;
+  /** The original request as the link sent it: MTI, F3, F11 (the link's STAN), F7. */
+  mti: string;
+  processingCode: string;
+  stan: string;
+  time: string;
+  amount: number;
+  currency: string;
+  rrn: string;
+  tid: string;
+  mid: string;
+  /** False while the request leg may still be answered (its outcome entry decides); true once owed. */
+  due: boolean;
+  /** When the request leg was journalled (a leg from before a restart is owed whatever `due` says). */
+  at: number;
+}
+
+export interface AdviceChange {
+  /** `link|stan|time`: unique on the link for the day. */
+  key: string;
+  record: ReversalAdvice | null;
 }
 
 /** LMDB tables of reference data the control channel may change. */

@@ -14,6 +14,7 @@ import type {
   Posting,
   ReferenceChange,
   ReferenceTable,
+  ReversalAdvice,
   Terminal,
   TotalsDelta,
   TxnRecord,
@@ -56,6 +57,8 @@ export class StateStore {
   readonly billers: Database<Biller, string>;
   /** Routing rules by id (`src/txn/routing.ts`). */
   readonly routes: Database<Route, string>;
+  /** Reversal advices hosts are owed (store and forward), by `link|stan|time`. */
+  readonly advices: Database<ReversalAdvice, string>;
   readonly meta: Database<unknown, string>;
   private binLengths: number[] = [];
 
@@ -79,6 +82,7 @@ export class StateStore {
     this.parameters = this.root.openDB({ name: 'parameters' });
     this.billers = this.root.openDB({ name: 'billers' });
     this.routes = this.root.openDB({ name: 'routes' });
+    this.advices = this.root.openDB({ name: 'advices' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.loadBinLengths();
   }
@@ -191,6 +195,10 @@ export class StateStore {
       }
     }
     if (effects.reference) this.applyReference(effects.reference);
+    if (effects.advice) {
+      if (effects.advice.record === null) this.advices.remove(effects.advice.key);
+      else this.advices.put(effects.advice.key, effects.advice.record);
+    }
     for (const update of effects.originals ?? []) {
       const original = this.txns.get(update.key);
       if (original) {

@@ -124,6 +124,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
           keyRotationHours: config.keyRotationHours,
           log,
           hosts: inlineHosts,
+          sendsAdvices: true,
           proposals: Ring.create(BOOK_RING),
           replies: Ring.create(BOOK_RING),
           bookBell,
@@ -239,6 +240,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     await pool.destroy();
     await book.stop();
     feed.stop();
+    inline?.close();
     inlineHosts?.close();
     await hostSim?.stop();
     await state.close();

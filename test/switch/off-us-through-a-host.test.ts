@@ -83,6 +83,17 @@ for (const workers of [1, 0]) {
     t.equal(silent.text(39), '98', 'no answer from the host: 98');
     t.ok(Date.now() - started >= 800, 'after the route timeout');
 
+    // The silent one is owed a reversal advice: it goes out, the host takes it once, an entry settles it.
+    let reversals: ReturnType<typeof readSettlement> = [];
+    for (let i = 0; i < 100 && reversals.length === 0; i++) {
+      await sleep(100);
+      reversals = readSettlement(simDir).filter((r) => r.mti === '0420' && r.reverses_rrn === silent.text(37));
+    }
+    t.equal(reversals.length, 1, 'the host got the reversal advice of the silent sale');
+    t.equal(reversals[0]?.response_code, '25', 'and had nothing to undo (it never answered the original)');
+    await sleep(2500);
+    t.equal(readSettlement(simDir).filter((r) => r.mti === '0420' && r.reverses_rrn === silent.text(37)).length, 1, 'once: not sent again at later sweeps');
+
     // The journal: each host leg is two entries, the request (with its RRN) before the outcome.
     await sleep(200);
     const db = new Database(join(dataDir, 'journal', `${sw.businessDate}.sqlite`), { readonly: true });
@@ -97,7 +108,7 @@ for (const workers of [1, 0]) {
     t.ok(legs[0].seq < legs[1].seq, 'the request was journalled first');
     t.equal(legs[1].auth_code, res.text(38), "the outcome keeps the host's authorisation code");
     const silentRows = rows.filter((r) => r.amount === 4591);
-    t.same(silentRows.map((r) => [r.type, r.response_code]), [['host-request', ''], ['sale', '98']], 'the silent one: request, then 98');
+    t.same(silentRows.map((r) => [r.type, r.response_code]), [['host-request', ''], ['sale', '98'], ['advice-delivered', '00']], 'the silent one: request, 98, then its advice delivered');
 
     // The host's own record: one approval with that RRN (the retransmission never reached it).
     const settled = readSettlement(simDir).filter((r) => r.rrn === rrn);
