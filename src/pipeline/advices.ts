@@ -54,7 +54,15 @@ export class AdviceSender {
         break;
       }
       const ticket = this.nextTicket++;
-      if (this.hosts.send(value.link, reversalAdvice(value, this.acquirerId), ticket, ADVICE_TIMEOUT_MS) !== null) continue;
+      let refused: LinkFailure | null;
+      try {
+        refused = this.hosts.send(value.link, reversalAdvice(value, this.acquirerId), ticket, ADVICE_TIMEOUT_MS);
+      } catch (err) {
+        // A record that cannot be said as a 0420 must not stop the others (nor the worker).
+        this.log.error({ advice: key, err }, 'reversal advice cannot be sent; left in the queue');
+        continue;
+      }
+      if (refused !== null) continue;
       this.sending.set(ticket, key);
       this.inFlight.add(key);
       sent++;
