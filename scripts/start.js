@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: compiles first when any source is newer than the build (or there is none), then
-// runs the switch with the demo set-up. Extra arguments go to `posp start`.
+// runs the switch with the demo set-up and the host simulator beside it. Extra arguments go to
+// `posp start`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,5 +27,5 @@ if (newest('src') > built) {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
-const run = spawnSync(process.execPath, ['bin/posp.js', 'start', '--demo', ...process.argv.slice(2)], { stdio: 'inherit' });
+const run = spawnSync(process.execPath, ['bin/posp.js', 'start', '--demo', '--host-sim', ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

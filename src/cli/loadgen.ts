@@ -2,7 +2,7 @@ import { FULL_DAY_MIX, UsageError, defaultLoadTarget, parseMix, runLoad, type Sc
 
 export const LOADGEN_USAGE = `posp loadgen [--terminals N] [--duration 10s | --count N] [--mix sale:90,void:5,balance:5] [--short]
               [--scenario full-day] [--cards N] [--host ADDR] [--port N] [--first-tid N] [--json]
-  kinds for --mix: sale void balance refund reversal echo preauth completion transfer bill
+  kinds for --mix: sale void balance refund reversal echo preauth completion transfer bill offus (a sale on an off-us card: needs a host, e.g. npm start)
   --scenario full-day: a mixed day, then every terminal settles and uploads its batch, and every
   card's balance is checked against what the approvals say (default 200 cards, 20 s).
   Simulated terminals over TCP against a switch with the demo set-up: each signs in, keeps one

@@ -1,10 +1,10 @@
 import * as hdr from 'hdr-histogram-js';
 import type { TerminalMessage } from '../codec/index.js';
-import { DEMO, demoPan } from '../store/index.js';
+import { DEMO, demoOffUsPan, demoPan } from '../store/index.js';
 import { SimTerminal, type CardData, type Receipt } from './terminal.js';
 
-export type MixKind = 'sale' | 'void' | 'balance' | 'refund' | 'reversal' | 'echo' | 'preauth' | 'completion' | 'transfer' | 'bill';
-const KINDS: readonly MixKind[] = ['sale', 'void', 'balance', 'refund', 'reversal', 'echo', 'preauth', 'completion', 'transfer', 'bill'];
+export type MixKind = 'sale' | 'void' | 'balance' | 'refund' | 'reversal' | 'echo' | 'preauth' | 'completion' | 'transfer' | 'bill' | 'offus';
+const KINDS: readonly MixKind[] = ['sale', 'void', 'balance', 'refund', 'reversal', 'echo', 'preauth', 'completion', 'transfer', 'bill', 'offus'];
 
 export type Scenario = 'mix' | 'full-day';
 
@@ -92,6 +92,8 @@ class TerminalDay {
     if (kind === 'completion' && this.preAuths.length === 0) kind = 'preauth';
     switch (kind) {
       case 'sale': return { kind, request: term.sale(card, amount) };
+      // A sale on an off-us card, for the host: whole yuan, so no amount ends in a code the host simulator answers with.
+      case 'offus': return { kind, request: term.sale(offUsCard(card), 100 * (1 + Math.floor(Math.random() * 100))) };
       case 'balance': return { kind, request: term.balanceInquiry(card) };
       case 'echo': return { kind, request: term.echo() };
       case 'preauth': return { kind, request: term.preAuth(card, amount) };
@@ -117,6 +119,10 @@ class TerminalDay {
     const receipt = this.term.receipt(request, response, 'sale');
     const pan = request.text(2)!;
     switch (kind) {
+      case 'offus':
+        // In the batch totals; the card is the host's, so no movement to check here.
+        this.debits.set(receipt.stan, receipt);
+        break;
       case 'sale':
         this.sales.push({ request, receipt });
         if (this.sales.length > 32) this.sales.shift();
@@ -311,4 +317,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
 export function defaultLoadTarget(): Pick<LoadOptions, 'firstTid' | 'mid' | 'tmk' | 'cards'> {
   return { firstTid: DEMO.firstTid, mid: DEMO.mid, tmk: DEMO.tmk, cards: DEMO.cards };
+}
+
+/** The off-us demo card with the same sequence number as an on-us one. */
+function offUsCard(card: CardData): CardData {
+  return { pan: demoOffUsPan(Number(card.pan.slice(6, 15))), expiry: card.expiry, pin: card.pin };
 }

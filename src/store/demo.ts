@@ -26,6 +26,12 @@ export function demoPan(n: number): string {
   return body + String(luhnCheckDigit(body));
 }
 
+/** The demo's n-th off-us card (BIN 621700, routed to the host link `sim`). */
+export function demoOffUsPan(n: number): string {
+  const body = DEMO.offUsBin + String(n).padStart(9, '0');
+  return body + String(luhnCheckDigit(body));
+}
+
 export function demoTid(n: number): string {
   return String(DEMO.firstTid + n);
 }

@@ -28,7 +28,7 @@ export type {
 } from './records.js';
 export { REFERENCE_TABLES, StateStore, addTotals, authKey, emptyTotals, type Biller } from './state.js';
 export { Journal, JournalReader, entryByRrn, journalDates, journalDir, journalTail, journalledDate } from './journal.js';
-export { DEMO, DEMO_OFF_US_ROUTE, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
+export { DEMO, DEMO_OFF_US_ROUTE, demoOffUsPan, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
 export {
   BinaryReader,
   BinaryWriter,
