@@ -110,6 +110,10 @@ export function packReferenceNotice(change: ReferenceChange): Buffer {
   return pack(change);
 }
 
+/**
+ * The notice's bytes are copied out of the ring first: msgpackr decodes longer strings through
+ * APIs that refuse memory of a SharedArrayBuffer (a route's notice crashed the worker).
+ */
 export function unpackReferenceNotice(buf: Buffer, start: number, end: number): ReferenceChange {
-  return unpack(buf.subarray(start, end)) as ReferenceChange;
+  return unpack(Buffer.from(buf.subarray(start, end))) as ReferenceChange;
 }
