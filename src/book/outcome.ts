@@ -13,8 +13,8 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   entry.authCode = outcome.authCode;
   entry.responseCode = outcome.responseCode;
   const effects = entry.effects;
-  // A host leg's advice names the original by the RRN the book has just given it.
-  if (effects.advice?.record) effects.advice.record.rrn = outcome.rrn;
+  // A request leg's advice names the original by the RRN the book has just given it.
+  if (effects.advice?.record && effects.advice.record.rrn === '') effects.advice.record.rrn = outcome.rrn;
   if (outcome.responseCode !== RC.APPROVED) {
     effects.postings = undefined;
     effects.holds = undefined;

@@ -1,6 +1,6 @@
 import type { TerminalMessage } from '../codec/index.js';
 import type { KeyHandle } from '../security/index.js';
-import type { BatchTotals, Card, CardBin, Discrepancy, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, StatusChange, Terminal, TotalsDelta, TxnRecord } from '../store/index.js';
+import type { AdviceChange, BatchTotals, Card, CardBin, Discrepancy, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, StatusChange, Terminal, TotalsDelta, TxnRecord } from '../store/index.js';
 import type { Classification } from '../txn/index.js';
 import type { TypeHandler } from './handlers/index.js';
 
@@ -106,6 +106,8 @@ export class TxnContext {
   advice = false;
   /** Not a request: this context carries the entry that settles the reversal advice under this key. */
   adviceKey = '';
+  /** A reversal of a host's approval: the advice the host is owed for it. */
+  owedAdvice?: AdviceChange;
 
   /** Names this request (not the context) to whoever answers a waiting step. */
   get ticket(): number {
@@ -158,6 +160,7 @@ export class TxnContext {
     this.hostAuthCode = '';
     this.advice = false;
     this.adviceKey = '';
+    this.owedAdvice = undefined;
     this.extra.clear();
   }
 }

@@ -1,8 +1,8 @@
 import { HostMessage } from '../codec/index.js';
 import { transmissionTime, type LinkFailure } from '../channels/index.js';
-import type { AdviceChange } from '../store/index.js';
+import type { AdviceChange, TxnRecord } from '../store/index.js';
 import { PinFormatError } from '../security/index.js';
-import { F, HF, RC, ROUTE_TIMEOUT_MS, pickLink } from '../txn/index.js';
+import { F, HF, RC, ROUTE_TIMEOUT_MS, financialSpec, pickLink, type FinancialType } from '../txn/index.js';
 import type { TxnContext } from './context.js';
 import { LEG, PENDING } from './outcomes.js';
 import type { Services } from './services.js';
@@ -150,4 +150,33 @@ export function hostOutcome(ctx: TxnContext, answer: HostMessage | null, failure
     if (balance !== undefined) ctx.extra.set(F.BALANCE, balance);
   }
   return code;
+}
+
+/**
+ * The advice a terminal's reversal of a host's approval owes that host: the original as the link
+ * sent it, due at once (the reversal itself is answered by the switch; the host hears of it by
+ * store and forward).
+ */
+export function adviceForReversal(original: TxnRecord, at: number): AdviceChange | undefined {
+  const host = original.host;
+  if (host === undefined) return undefined;
+  // Only financial types are forwarded, so a record with a host leg has a financial type.
+  const spec = financialSpec(original.type as FinancialType);
+  return {
+    key: `${host.link}|${host.stan}|${host.time}`,
+    record: {
+      link: host.link,
+      mti: spec.mti,
+      processingCode: spec.processingCode,
+      stan: host.stan,
+      time: host.time,
+      amount: original.amount,
+      currency: '156',
+      rrn: original.rrn,
+      tid: original.tid,
+      mid: original.mid,
+      due: true,
+      at,
+    },
+  };
 }

@@ -257,6 +257,7 @@ export class Pipeline {
     }
     // A host leg ends: its advice is settled, or owed when the host may have acted without answering.
     if (leg) entry.effects.advice = ctx.advice ? adviceOf(ctx, true) : { key: adviceOf(ctx, false).key, record: null };
+    if (approved && ctx.owedAdvice) entry.effects.advice = ctx.owedAdvice;
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       // What the answer carries beyond the request is kept with the record, so a retransmission
       // gets the same bytes even after the BIN table or the terminal's parameters have changed.
@@ -285,6 +286,7 @@ export class Pipeline {
         ...(ctx.original ? { originalKey: ctx.original.key } : {}),
         requirement: this.requirement(ctx.terminal),
       };
+      if (leg && approved) txn.host = { link: ctx.link, stan: ctx.hostStan, time: ctx.hostTime };
       if (ctx.bin !== undefined && ctx.classification?.financial !== undefined) {
         txn.issuer = this.issuerIds(ctx.bin);
         txn.organisation = ctx.bin.organisation;

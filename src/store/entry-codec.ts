@@ -342,7 +342,8 @@ const T_REFUNDED = 16;
 const T_ORIGINAL_KEY = 32;
 const T_REQUIREMENT = 64;
 const T_ISSUER = 128;
-const T_KNOWN = 255;
+const T_HOST = 256;
+const T_KNOWN = 511;
 
 function writeTxn(w: BinaryWriter, t: TxnRecord): void {
   w.str(t.key);
@@ -371,7 +372,8 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
     (t.refunded !== undefined ? T_REFUNDED : 0) |
     (t.originalKey !== undefined ? T_ORIGINAL_KEY : 0) |
     (t.requirement !== undefined ? T_REQUIREMENT : 0) |
-    (t.issuer !== undefined ? T_ISSUER : 0);
+    (t.issuer !== undefined ? T_ISSUER : 0) |
+    (t.host !== undefined ? T_HOST : 0);
   w.u32(mask);
   if (t.holds) writePostings(w, t.holds);
   if (t.changed) {
@@ -390,6 +392,11 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
   if (t.issuer !== undefined) {
     w.str(t.issuer);
     w.str(t.organisation ?? '');
+  }
+  if (t.host !== undefined) {
+    w.str(t.host.link);
+    w.str(t.host.stan);
+    w.str(t.host.time);
   }
 }
 
@@ -447,6 +454,7 @@ function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number): TxnRecord {
     t.issuer = r.str();
     t.organisation = r.str();
   }
+  if (mask & T_HOST) t.host = { link: r.str(), stan: r.str(), time: r.str() };
   return t;
 }
 

@@ -1,6 +1,7 @@
 export type {
   Account,
   AdviceChange,
+  HostLeg,
   AccountKind,
   BatchTotals,
   Discrepancy,

@@ -125,6 +125,8 @@ export interface TxnRecord {
   /** F44 (issuer and acquirer ids) and F63 (card organisation), when the first answer had them. */
   issuer?: string;
   organisation?: string;
+  /** A host's approval: the link and the STAN and F7 it was sent with (a reversal advice names them in F90). */
+  host?: HostLeg;
 }
 
 export interface StatusChange {
@@ -220,6 +222,13 @@ export interface ReversalAdvice {
   due: boolean;
   /** When the request leg was journalled (a leg from before a restart is owed whatever `due` says). */
   at: number;
+}
+
+/** Where a request went to a host: the link, and the STAN and F7 the link sent it with. */
+export interface HostLeg {
+  link: string;
+  stan: string;
+  time: string;
 }
 
 export interface AdviceChange {

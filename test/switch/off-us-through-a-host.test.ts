@@ -68,6 +68,18 @@ for (const workers of [1, 0]) {
     const again = await term.request(sale);
     t.same([again.text(39), again.text(37), again.text(38)], [res.text(39), rrn, res.text(38)], 'a retransmission gets the same answer');
 
+    // The terminal reverses an approved off-us sale: the switch answers, the host is owed an advice.
+    const toReverse = term.sale(offUs, 22_200);
+    const reversedSale = await term.request(toReverse);
+    t.equal(reversedSale.text(39), '00', 'another off-us sale approved');
+    t.equal((await term.request(term.reversal(toReverse))).text(39), '00', "the terminal's reversal of it is answered by the switch");
+    let undone: ReturnType<typeof readSettlement>[number] | undefined;
+    for (let i = 0; i < 100 && undone === undefined; i++) {
+      await sleep(100);
+      undone = readSettlement(simDir).find((r) => r.mti === '0420' && r.rrn === reversedSale.text(37));
+    }
+    t.equal(undone?.response_code, '00', 'the host got the reversal advice and undid its approval');
+
     const declined = await term.request(term.sale(offUs, 12_351));
     t.equal(declined.text(39), '51', "the host's decline passes through");
     t.notOk(declined.has(38), 'with no authorisation code');

@@ -2,6 +2,7 @@ import { parseF61 } from '../../codec/index.js';
 import type { TxnRecord } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
 import type { Services } from '../services.js';
+import { adviceForReversal } from '../forward.js';
 import { FINANCIAL, change, credit, debit, inverse, negate, purchaseLegs, type TypeHandler } from './handler.js';
 import { F, RC, requestKeyOf } from '../../txn/index.js';
 
@@ -143,6 +144,8 @@ export const reversal: TypeHandler = {
     if (original.status !== 'approved') return RC.APPROVED;
     if ((original.refunded ?? 0) > 0) return RC.ORIGINAL_NOT_FOUND;
     undo(ctx, original, 'reversed');
+    // A host approved the original: it is owed a reversal advice, sent by store and forward.
+    ctx.owedAdvice = adviceForReversal(original, s.now());
     return RC.APPROVED;
   },
 };
