@@ -1,5 +1,5 @@
 import { HostMessage } from '../codec/index.js';
-import { transmissionTime, type LinkFailure } from '../channels/index.js';
+import { transmissionTime } from '../channels/index.js';
 import type { AdviceChange, TxnRecord } from '../store/index.js';
 import { PinFormatError } from '../security/index.js';
 import { F, HF, RC, ROUTE_TIMEOUT_MS, financialSpec, pickLink, type FinancialType } from '../txn/index.js';
@@ -133,15 +133,9 @@ function merchantNameLocation(name: string): string {
  * its authorisation code and, for a balance inquiry, F54. A request that reached the host and got
  * no trustworthy answer is `98` and stays due for a reversal advice.
  */
-export function hostOutcome(ctx: TxnContext, answer: HostMessage | null, failure: LinkFailure | null): string {
-  if (answer === null) {
-    // 'down' or 'busy' here means nothing was sent after all (the link went between send and now).
-    if (failure === 'down' || failure === 'busy') {
-      ctx.advice = false;
-      return RC.ISSUER_UNAVAILABLE;
-    }
-    return RC.NO_ISSUER_RESPONSE;
-  }
+export function hostOutcome(ctx: TxnContext, answer: HostMessage | null): string {
+  // No answer reaches here only after the request went out (timeout, lost, MAC failure): it stays owed.
+  if (answer === null) return RC.NO_ISSUER_RESPONSE;
   ctx.advice = false;
   const code = answer.text(HF.RESPONSE_CODE) ?? RC.SYSTEM_MALFUNCTION;
   if (code === RC.APPROVED) {

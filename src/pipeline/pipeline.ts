@@ -194,7 +194,7 @@ export class Pipeline {
     if (ticket >= ADVICE_TICKETS) return this.advices?.answer(ticket, answer, failure);
     const ctx = this.contexts[ticket % TICKET_IDS];
     if (ctx === undefined || ctx.ticket !== ticket || ctx.timer === undefined || ctx.leg !== 2) return;
-    const code = hostOutcome(ctx, answer, failure);
+    const code = hostOutcome(ctx, answer);
     if (code === RC.APPROVED) ctx.handler!.forwarded!(ctx);
     this.resume(ticket, code);
   }
