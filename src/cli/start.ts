@@ -13,7 +13,7 @@ export async function startCommand(args: string[], io: { out: (s: string) => voi
     throw err;
   }
   const running = await startSwitch(config);
-  io.out(`posp: terminals on ${config.host}:${running.posPort}, admin and monitor on http://${config.host}:${running.adminPort}/health, data in ${config.dataDir}, business date ${running.businessDate}; recovery replayed ${running.replayed} journal entries in ${running.recoveryMs} ms`);
+  io.out(`posp: terminals on ${config.host}:${running.posPort}, admin and monitor on http://${config.host}:${running.adminPort}/health, data in ${config.dataDir}, business date ${running.businessDate}${running.hostSimPort === undefined ? '' : `, host simulator on ${config.host}:${running.hostSimPort}`}; recovery replayed ${running.replayed} journal entries in ${running.recoveryMs} ms`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -26,6 +26,8 @@ export interface RunningSwitch {
   adminPort: number;
   /** The business date the book started with (it moves on through `control`). */
   businessDate: string;
+  /** Where `--host-sim` listens, when it runs. */
+  hostSimPort?: number;
   /** Journal entries recovery replayed into LMDB at start (what a crash had left unapplied). */
   replayed: number;
   /** Milliseconds from the start call until the book was ready (recovery included). */
@@ -215,6 +217,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     posPort,
     adminPort,
     businessDate,
+    ...(hostSim ? { hostSimPort: hostSim.port } : {}),
     replayed: book.replayed,
     recoveryMs: book.readyAt - startedAt,
     pressure: () => gauges.snapshot(),

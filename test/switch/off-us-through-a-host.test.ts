@@ -17,6 +17,7 @@ import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, DEMO_OFF_US_ROUTE, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { readSettlement, startSimHost } from '../hostsim/host-client.js';
+import { startChild } from '../crash/crash-harness.js';
 import { luhnPan, sleep } from './harness.js';
 
 const offUs = { pan: luhnPan('621700', 42, 16), expiry: DEMO.expiry, pin: DEMO.pin };
@@ -128,3 +129,24 @@ for (const workers of [1, 0]) {
     t.equal(settled[0]?.auth_code, res.text(38), 'with the authorisation code the terminal saw');
   });
 }
+
+t.test('posp start --demo --host-sim: the simulator beside the switch, named in the ready line, approving off-us sales', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'posp-hostsim-'));
+  const child = await startChild(dataDir, ['--host-sim', '--host-sim-port', '0']);
+  const term = new SimTerminal({ host: '127.0.0.1', port: child.port, tid: demoTid(4), mid: DEMO.mid, tmk: DEMO.tmk });
+  t.teardown(() => {
+    term.close();
+    child.proc.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  t.match(child.output(), /host simulator on 127\.0\.0\.1:\d+;/, 'the ready line says where the simulator listens');
+  await term.connect();
+  t.equal((await term.signIn()).text(39), '00', 'signed in');
+  let code = '91';
+  for (let i = 0; i < 100 && code === '91'; i++) {
+    code = (await term.request(term.sale(offUs, 5000))).text(39) ?? '';
+    if (code === '91') await sleep(100);
+  }
+  t.equal(code, '00', 'an off-us sale is approved by the simulator in the same process');
+  t.equal(readSettlement(join(dataDir, 'hostsim')).length, 1, 'which keeps its settlement file under the data directory');
+});
