@@ -15,11 +15,12 @@ const HOST_GRACE_MS = 1000;
 /**
  * Route: an on-us BIN stays with the account system; any other card is routed by the routing
  * table to a link of its route's group that is up (by weight), or refused with the route's code.
- * No route, or no link up: `91`.
+ * No route, or no link up: `91`. A request about an original (a void) follows its original instead.
  */
 export const routeStep = (s: Services, ctx: TxnContext): string => {
   if (ctx.route !== 'host') return '';
   if (ctx.handler!.forwarded === undefined) return RC.ISSUER_UNAVAILABLE;
+  if (ctx.handler!.followsOriginal) return '';
   const route = s.route({ pan: ctx.pan, organisation: ctx.bin!.organisation, type: ctx.classification!.financial!.type, mid: ctx.merchant!.mid, amount: ctx.amount });
   if (route === undefined) return RC.ISSUER_UNAVAILABLE;
   const to = route.to;
@@ -114,6 +115,8 @@ function hostRequest(s: Services, ctx: TxnContext): HostMessage {
   m.set(HF.MERCHANT_ID, ctx.merchant!.mid);
   m.set(HF.MERCHANT_NAME, merchantNameLocation(ctx.merchant!.name));
   m.set(HF.CURRENCY, req.text(F.CURRENCY) ?? '156');
+  const host = ctx.original?.host;
+  if (host !== undefined) m.set(HF.ORIGINAL_DATA, financialSpec(ctx.original!.type as FinancialType).mti + host.stan + host.time + s.settings.acquirerId.padStart(11, '0') + '0'.repeat(11));
   const block = req.binary(F.PIN_BLOCK);
   if (block !== undefined) {
     const zpk = s.hostZpk(ctx.link);

@@ -134,8 +134,8 @@ const checkAmount: Step = (_s, ctx) => {
   return '';
 };
 
-/** The type's own rules, for the account system; a request routed to a host has them applied there. */
-const prepare: Step = (s, ctx) => (ctx.route === 'host' ? '' : ctx.handler!.prepare(s, ctx));
+/** The type's own rules, for the account system; a request routed to a host has them applied there (a void still finds its original here). */
+const prepare: Step = (s, ctx) => (ctx.route === 'host' && !ctx.handler!.followsOriginal ? '' : ctx.handler!.prepare(s, ctx));
 
 /** The PAN from F2, else from track 2. */
 function cardNumber(req: TerminalMessage): string | undefined {

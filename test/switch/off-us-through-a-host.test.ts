@@ -81,6 +81,16 @@ for (const workers of [1, 0]) {
     }
     t.equal(undone?.response_code, '00', 'the host got the reversal advice and undid its approval');
 
+    // A void of an off-us sale goes to the host that approved it, naming the original in F90.
+    const toVoid = term.sale(offUs, 33_300);
+    const voidedSale = await term.request(toVoid);
+    t.equal(voidedSale.text(39), '00', 'a third off-us sale approved');
+    const voided = await term.request(term.saleVoid(term.receipt(toVoid, voidedSale, 'sale'), offUs));
+    t.equal(voided.text(39), '00', 'its void is approved by the host');
+    t.ok(readSettlement(simDir).some((r) => r.processing_code === '200000' && r.amount === '000000033300'), "the void is in the host's settlement file");
+    t.equal((await term.request(term.saleVoid(term.receipt(toVoid, voidedSale, 'sale'), offUs))).text(39), '25', 'a second void of it: original not found (already voided), the host not asked');
+    t.equal(readSettlement(simDir).filter((r) => r.processing_code === '200000' && r.amount === '000000033300').length, 1, 'the host saw one void');
+
     const declined = await term.request(term.sale(offUs, 12_351));
     t.equal(declined.text(39), '51', "the host's decline passes through");
     t.notOk(declined.has(38), 'with no authorisation code');

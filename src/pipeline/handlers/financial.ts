@@ -4,7 +4,7 @@ import type { TxnContext } from '../context.js';
 import type { Services } from '../services.js';
 import { adviceForReversal } from '../forward.js';
 import { FINANCIAL, change, credit, debit, inverse, negate, purchaseLegs, type TypeHandler } from './handler.js';
-import { F, RC, requestKeyOf } from '../../txn/index.js';
+import { F, RC, ROUTE_TIMEOUT_MS, requestKeyOf } from '../../txn/index.js';
 
 export const balanceInquiry: TypeHandler = {
   ...FINANCIAL,
@@ -61,8 +61,21 @@ export function voidOf(type: 'sale' | 'pre-auth-completion'): TypeHandler {
       if (original.amount !== ctx.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
       // Part of it went back as a refund: voiding the whole would pay the card twice.
       if ((original.refunded ?? 0) > 0) return RC.ORIGINAL_NOT_FOUND;
+      if (ctx.route === 'host') {
+        // The host that approved the original decides the void; it goes on to that host's link.
+        if (original.host === undefined) return RC.ORIGINAL_NOT_FOUND;
+        if (!s.hostLinkUp(original.host.link)) return RC.ISSUER_UNAVAILABLE;
+        ctx.original = original;
+        ctx.link = original.host.link;
+        ctx.hostTimeoutMs = ROUTE_TIMEOUT_MS;
+        return '';
+      }
       undo(ctx, original, 'voided');
       return RC.APPROVED;
+    },
+    followsOriginal: true,
+    forwarded(ctx) {
+      undo(ctx, ctx.original!, 'voided');
     },
   };
 }

@@ -29,6 +29,11 @@ export interface TypeHandler {
    * forwarded, and an off-us card is answered `91` for them.
    */
   forwarded?(ctx: TxnContext): void;
+  /**
+   * A request about an original (a void) goes to the host that approved the original, not where
+   * the routing table says: `prepare` finds the original and names its link.
+   */
+  readonly followsOriginal?: boolean;
 }
 
 /** Flags shared by the card-present financial types. */
