@@ -177,3 +177,16 @@ export function adviceForReversal(original: TxnRecord, at: number): AdviceChange
     },
   };
 }
+
+/**
+ * A request about a host's approval (a void, a refund) goes to the link of the host that approved
+ * it, not where the routing table says: `''` to go on to that host, or why it cannot.
+ */
+export function followOriginal(s: Services, ctx: TxnContext, original: TxnRecord): string {
+  if (original.host === undefined) return RC.ORIGINAL_NOT_FOUND;
+  if (!s.hostLinkUp(original.host.link)) return RC.ISSUER_UNAVAILABLE;
+  ctx.original = original;
+  ctx.link = original.host.link;
+  ctx.hostTimeoutMs = ROUTE_TIMEOUT_MS;
+  return '';
+}

@@ -91,6 +91,16 @@ for (const workers of [1, 0]) {
     t.equal((await term.request(term.saleVoid(term.receipt(toVoid, voidedSale, 'sale'), offUs))).text(39), '25', 'a second void of it: original not found (already voided), the host not asked');
     t.equal(readSettlement(simDir).filter((r) => r.processing_code === '200000' && r.amount === '000000033300').length, 1, 'the host saw one void');
 
+    // A refund of an off-us sale also goes to the host that approved it; refunds may not add up beyond it.
+    const toRefund = term.sale(offUs, 44_400);
+    const refundedSale = await term.request(toRefund);
+    t.equal(refundedSale.text(39), '00', 'a fourth off-us sale approved');
+    const receipt = term.receipt(toRefund, refundedSale, 'sale');
+    t.equal((await term.request(term.refund(receipt, 10_000))).text(39), '00', 'a partial refund of it is approved by the host');
+    t.ok(readSettlement(simDir).some((r) => r.mti === '0220' && r.amount === '000000010000'), "the refund is in the host's settlement file");
+    t.equal((await term.request(term.refund(receipt, 40_000))).text(39), '64', 'a refund beyond what is left: 64, the host not asked');
+    t.equal(readSettlement(simDir).filter((r) => r.mti === '0220').length, 1, 'the host saw one refund');
+
     const declined = await term.request(term.sale(offUs, 12_351));
     t.equal(declined.text(39), '51', "the host's decline passes through");
     t.notOk(declined.has(38), 'with no authorisation code');

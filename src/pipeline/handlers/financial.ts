@@ -2,9 +2,9 @@ import { parseF61 } from '../../codec/index.js';
 import type { TxnRecord } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
 import type { Services } from '../services.js';
-import { adviceForReversal } from '../forward.js';
+import { adviceForReversal, followOriginal } from '../forward.js';
 import { FINANCIAL, change, credit, debit, inverse, negate, purchaseLegs, type TypeHandler } from './handler.js';
-import { F, RC, ROUTE_TIMEOUT_MS, requestKeyOf } from '../../txn/index.js';
+import { F, RC, requestKeyOf } from '../../txn/index.js';
 
 export const balanceInquiry: TypeHandler = {
   ...FINANCIAL,
@@ -61,15 +61,8 @@ export function voidOf(type: 'sale' | 'pre-auth-completion'): TypeHandler {
       if (original.amount !== ctx.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
       // Part of it went back as a refund: voiding the whole would pay the card twice.
       if ((original.refunded ?? 0) > 0) return RC.ORIGINAL_NOT_FOUND;
-      if (ctx.route === 'host') {
-        // The host that approved the original decides the void; it goes on to that host's link.
-        if (original.host === undefined) return RC.ORIGINAL_NOT_FOUND;
-        if (!s.hostLinkUp(original.host.link)) return RC.ISSUER_UNAVAILABLE;
-        ctx.original = original;
-        ctx.link = original.host.link;
-        ctx.hostTimeoutMs = ROUTE_TIMEOUT_MS;
-        return '';
-      }
+      // The host that approved the original decides the void.
+      if (ctx.route === 'host') return followOriginal(s, ctx, original);
       undo(ctx, original, 'voided');
       return RC.APPROVED;
     },
@@ -93,14 +86,24 @@ export const refund: TypeHandler = {
     if (original.mid !== ctx.merchant!.mid || original.panHash !== ctx.panHash) return RC.ORIGINAL_NOT_FOUND;
     if (s.daysSince(original.businessDate) > s.settings.refundWindowDays) return RC.ORIGINAL_NOT_FOUND;
     if ((original.refunded ?? 0) + ctx.amount > original.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
+    // The host that approved the original decides the refund.
+    if (ctx.route === 'host') return followOriginal(s, ctx, original);
     ctx.original = original;
     ctx.postings = inverse(purchaseLegs(ctx));
-    ctx.totals = credit(ctx, ctx.amount, 1);
-    ctx.originals = [{ key: original.key, refund: ctx.amount }];
-    ctx.refundOf = { key: original.key, amount: ctx.amount, limit: original.amount };
+    refunding(ctx);
     return RC.APPROVED;
   },
+  followsOriginal: true,
+  forwarded: refunding,
 };
+
+/** What a refund records beyond its postings: credit totals, and the original's refunded total (the book has the last word on it). */
+function refunding(ctx: TxnContext): void {
+  const original = ctx.original!;
+  ctx.totals = credit(ctx, ctx.amount, 1);
+  ctx.originals = [{ key: original.key, refund: ctx.amount }];
+  ctx.refundOf = { key: original.key, amount: ctx.amount, limit: original.amount };
+}
 
 /** Transfer (chosen): F62 is the payee's PAN in ASCII digits; both cards on-us. */
 export const transfer: TypeHandler = {
