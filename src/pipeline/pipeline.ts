@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import { settleEntry, type Proposal, type Reply } from '../book/index.js';
-import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement } from '../codec/index.js';
+import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement, type HostMessage } from '../codec/index.js';
+import type { HostGateway, LinkFailure } from '../channels/index.js';
 import type { SecurityModule } from '../security/index.js';
 import { blankEntry, type CardBin, type ParameterKind, type ReversalAdvice, type StateStore, type TxnRecord } from '../store/index.js';
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
-import type { HostGateway, LinkFailure } from '../channels/index.js';
-import type { HostMessage } from '../codec/index.js';
 import { ADVICE_TICKETS, AdviceSender } from './advices.js';
 import { adviceOf, hostOutcome } from './forward.js';
 import { ADMISSION, CLOSE, LEG, PENDING, PROCESSING, type Step } from './steps.js';
