@@ -101,6 +101,16 @@ for (const workers of [1, 0]) {
     t.equal((await term.request(term.refund(receipt, 40_000))).text(39), '64', 'a refund beyond what is left: 64, the host not asked');
     t.equal(readSettlement(simDir).filter((r) => r.mti === '0220').length, 1, 'the host saw one refund');
 
+    // A pre-auth goes to the host; its completion to the host that authorised it.
+    const preAuthReq = term.preAuth(offUs, 50_000);
+    const preAuthRes = await term.request(preAuthReq);
+    t.equal(preAuthRes.text(39), '00', 'an off-us pre-auth is authorised by the host');
+    const preAuth = term.receipt(preAuthReq, preAuthRes, 'pre-auth');
+    t.equal((await term.request(term.completion(preAuth, 52_000, offUs))).text(39), '00', 'its completion is approved by the same host');
+    t.ok(readSettlement(simDir).some((r) => r.mti === '0100' && r.amount === '000000050000'), "the pre-auth is in the host's settlement file");
+    t.ok(readSettlement(simDir).some((r) => r.mti === '0200' && r.amount === '000000052000'), 'and its completion');
+    t.equal((await term.request(term.completion(preAuth, 52_000, offUs))).text(39), '25', 'a second completion: original not found (completed), the host not asked');
+
     const declined = await term.request(term.sale(offUs, 12_351));
     t.equal(declined.text(39), '51', "the host's decline passes through");
     t.notOk(declined.has(38), 'with no authorisation code');

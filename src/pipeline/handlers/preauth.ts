@@ -2,6 +2,7 @@ import { parseF61 } from '../../codec/index.js';
 import type { TxnRecord } from '../../store/index.js';
 import type { TxnContext } from '../context.js';
 import type { Services } from '../services.js';
+import { followOriginal } from '../forward.js';
 import { undo } from './financial.js';
 import { FINANCIAL, change, debit, purchaseLegs, type TypeHandler } from './handler.js';
 import { F, RC } from '../../txn/index.js';
@@ -15,6 +16,9 @@ export const preAuth: TypeHandler = {
   prepare(_s, ctx) {
     ctx.holds = [{ account: ctx.card!.account, amount: ctx.amount }];
     return RC.APPROVED;
+  },
+  forwarded() {
+    // The issuer holds the funds of an off-us card; here it is only recorded (its F38 names it later).
   },
 };
 
@@ -37,8 +41,13 @@ export const preAuthVoid: TypeHandler = {
     const original = findPreAuth(s, ctx);
     if (original === undefined) return RC.ORIGINAL_NOT_FOUND;
     if (original.amount !== ctx.amount) return RC.ORIGINAL_AMOUNT_INCORRECT;
+    if (ctx.route === 'host') return followOriginal(s, ctx, original);
     undo(ctx, original, 'voided');
     return RC.APPROVED;
+  },
+  followsOriginal: true,
+  forwarded(ctx) {
+    undo(ctx, ctx.original!, 'voided');
   },
 };
 
@@ -50,11 +59,20 @@ export const completion: TypeHandler = {
     if (original === undefined) return RC.ORIGINAL_NOT_FOUND;
     // Integer arithmetic: 100000 * 1.15 is 114999.99... in floating point.
     if (ctx.amount * 100 > original.amount * COMPLETION_LIMIT_PERCENT) return RC.ORIGINAL_AMOUNT_INCORRECT;
+    // The host that authorised it captures it.
+    if (ctx.route === 'host') return followOriginal(s, ctx, original);
     ctx.original = original;
     ctx.postings = purchaseLegs(ctx);
     ctx.holds = [{ account: ctx.card!.account, amount: -original.amount }];
-    ctx.totals = debit(ctx, ctx.amount, 1);
-    change(ctx, original, 'completed');
+    capturing(ctx);
     return RC.APPROVED;
   },
+  followsOriginal: true,
+  forwarded: capturing,
 };
+
+/** What a completion records beyond postings and holds: debit totals, and its pre-auth completed. */
+function capturing(ctx: TxnContext): void {
+  ctx.totals = debit(ctx, ctx.amount, 1);
+  change(ctx, ctx.original!, 'completed');
+}
