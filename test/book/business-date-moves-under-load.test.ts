@@ -22,14 +22,10 @@ import { auditLedger } from '../../src/ledger/audit.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type SwitchConfig } from '../../src/switch/index.js';
-import { sleep, withTimeout } from '../switch/harness.js';
+import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
 const silent = pino({ level: 'silent' });
 const CHILD = fileURLToPath(new URL('./control-child.js', import.meta.url));
-const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
-/** Child environment without tap's NODE_OPTIONS (its hooks slow start-up and are not needed). */
-const ENV = { ...process.env };
-delete ENV.NODE_OPTIONS;
 
 const CARDS = Array.from({ length: 50 }, (_, i) => demoPan(i + 1));
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,7 +36,6 @@ function dateAfter(yyyymmdd: string, days: number): string {
 }
 
 const mmdd = (yyyymmdd: string): string => yyyymmdd.slice(4, 8);
-
 
 // ---------------------------------------------------------------------------------------------
 // Load: terminals selling over TCP, one request outstanding each.
@@ -412,9 +407,9 @@ const live = new Set<ChildProcess>();
 /** Starts `control-child.js` (or with `cli`, `bin/posp.js start --demo`) on `dir`; resolves at its ready line. */
 function startChild(dir: string, cli = false): Promise<Child> {
   const args = cli
-    ? [BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--workers', '1', '--log-level', 'warn']
+    ? [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--workers', '1', '--log-level', 'warn']
     : [CHILD, dir, '1'];
-  const proc = spawn(process.execPath, args, { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   const controlWaiters: ((r: { seq: number } | { refused: string }) => void)[] = [];

@@ -12,15 +12,14 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Book } from '../../src/book/index.js';
 import { StateStore, journalDates } from '../../src/store/index.js';
+import { CHILD_ENV } from '../switch/harness.js';
 
 const CHILD = fileURLToPath(new URL('./date-change-crash-child.js', import.meta.url));
-const ENV = { ...process.env };
-delete ENV.NODE_OPTIONS;
 
 t.test('a date change killed before its entry is durable leaves the date where it was', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-date-crash-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const child = spawnSync(process.execPath, [CHILD, dir], { env: ENV, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [CHILD, dir], { env: CHILD_ENV, encoding: 'utf8' });
   t.equal(child.signal, 'SIGKILL', 'the child died by SIGKILL');
   t.match(child.stdout, /entered \{"seq":2\}/, 'it had entered the change, not made it durable');
   t.strictSame(journalDates(dir), ['20261124', '20261125'], 'the new day’s file exists, empty');

@@ -5,24 +5,19 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { HostMessage, TerminalMessage, packHostFrame, packTerminalFrame } from '../../src/codec/index.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
+import { POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
 interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
 }
-/** Child environment without tap's NODE_OPTIONS (its process-info hook doubles start-up time). */
-const ENV = { ...process.env };
-delete ENV.NODE_OPTIONS;
 
 /** Runs `posp ARGS` with `input` on stdin. Runs are started concurrently and awaited together. */
 function posp(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [POSP_BIN, ...args], { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -15,8 +15,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep } from '../switch/harness.js';
-import { ENV, checkJournal, live, load, startChild, type Approval, type Sent } from './crash-harness.js';
+import { CHILD_ENV, sleep } from '../switch/harness.js';
+import { checkJournal, live, load, startChild, type Approval, type Sent } from './crash-harness.js';
 
 const MAX_APPLY_LAG = 300;
 const WAL_LIMIT_MB = 2;
@@ -79,7 +79,7 @@ function journalBytes(dir: string): number {
 
 t.test('a CPU hog beside the switch under load: apply lag and WAL stay bounded, kill -9 restarts within the bound, nothing lost or doubled', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'posp-pressure-'));
-  const hog = spawn(process.execPath, ['-e', 'for(;;){}'], { env: ENV, stdio: 'ignore' });
+  const hog = spawn(process.execPath, ['-e', 'for(;;){}'], { env: CHILD_ENV, stdio: 'ignore' });
   t.teardown(() => {
     hog.kill('SIGKILL');
     for (const proc of live) proc.kill('SIGKILL');

@@ -7,16 +7,10 @@ import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
-import { sleep, withTimeout } from '../switch/harness.js';
-
-export const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
-/** Child environment without tap's NODE_OPTIONS (its hooks slow start-up and are not needed). */
-export const ENV = { ...process.env };
-delete ENV.NODE_OPTIONS;
+import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
 /** Terminals a load runs unless told otherwise. */
 export const TERMINALS = 20;
@@ -51,8 +45,8 @@ export const live = new Set<ChildProcess>();
 export function startChild(dir: string, args: string[] = []): Promise<Child> {
   const proc = spawn(
     process.execPath,
-    [BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn', ...args],
-    { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] },
+    [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn', ...args],
+    { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(proc);
   let out = '';
@@ -80,7 +74,6 @@ export function startChild(dir: string, args: string[] = []): Promise<Child> {
     });
   });
 }
-
 
 export interface Sent {
   tid: string;
@@ -225,7 +218,6 @@ export async function tailAtCrash(dir: string): Promise<{ appliedSeq: number; jo
     await state.close();
   }
 }
-
 
 /**
  * The journal (SQLite) and the state (LMDB) after crashes, against what the terminals saw and

@@ -8,17 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HostMessage, decodeHostFrame, encodeHostFrame } from '../../src/codec/index.js';
 import pino from 'pino';
 import type { Test } from 'tap';
 import { DEMO_ZMK, HostSimulator, SETTLEMENT_COLUMNS, type HostSimulatorOptions } from '../../src/hostsim/index.js';
 import { DesKey, encryptPinBlock, kcv, x919Mac } from '../../src/security/index.js';
-
-export const BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
-/** Child environment without tap's NODE_OPTIONS (its hooks slow start-up and are not needed). */
-export const ENV = { ...process.env };
-delete ENV.NODE_OPTIONS;
+import { CHILD_ENV, POSP_BIN } from '../switch/harness.js';
 
 export const PAN = '6217001234567894';
 export const PIN = '123456';
@@ -246,8 +241,8 @@ export interface SimProcess {
 
 /** `posp sim-host --port 0 [--data DIR] ...args` as a child process, once its ready line names the port. */
 export function startSimHost(dir: string | undefined, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<SimProcess> {
-  const proc = spawn(process.execPath, [BIN, 'sim-host', '--port', '0', ...(dir === undefined ? [] : ['--data', dir]), ...args], {
-    env: { ...ENV, ...env },
+  const proc = spawn(process.execPath, [POSP_BIN, 'sim-host', '--port', '0', ...(dir === undefined ? [] : ['--data', dir]), ...args], {
+    env: { ...CHILD_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { BIN, ENV, keyedClient, readSettlement, startSimHost } from './host-client.js';
+import { CHILD_ENV, POSP_BIN } from '../switch/harness.js';
+import { keyedClient, readSettlement, startSimHost } from './host-client.js';
 
 t.test('ready line with the real port; SIGTERM stops it cleanly', async (t) => {
   const dir = t.testdir();
@@ -36,7 +37,7 @@ t.test('options from POSP_SIM_HOST_*; SIGINT stops it cleanly', async (t) => {
 
 t.test('a bad option exits 2 with a message', async (t) => {
   for (const args of [['--zmk', 'ABC'], ['--latency-ms', '-5'], ['--bogus', '1'], ['--port', '70000']]) {
-    const child = spawn(process.execPath, [BIN, 'sim-host', ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [POSP_BIN, 'sim-host', ...args], { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));

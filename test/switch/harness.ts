@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, parseBalance } from '../../src/codec/index.js';
 import { SimTerminal, type CardData, type FrameTransport } from '../../src/loadgen/terminal.js';
@@ -16,6 +17,12 @@ import { DesKey, computeMac } from '../../src/security/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, InProcessSwitch, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 import { luhnCheckDigit } from '../../src/txn/index.js';
+
+/** `bin/posp.js`, for tests that run the switch, the host simulator or a command as a child process. */
+export const POSP_BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
+
+/** A child process's environment without tap's NODE_OPTIONS (its loader hooks slow start-up and are not needed). */
+export const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: undefined };
 
 /** Demo cards the in-process tests seed: enough for every card number they use, far quicker than 100,000. */
 export const TEST_CARDS = 10_000;
