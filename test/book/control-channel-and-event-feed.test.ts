@@ -32,17 +32,8 @@ function journalFiles(dir: string): string[] {
   return existsSync(join(dir, 'journal')) ? readdirSync(join(dir, 'journal')).filter((f) => /^\d{8}\.sqlite$/.test(f)).sort() : [];
 }
 
-interface Row {
-  seq: number;
-  at: number;
-  businessDate: string;
-  type: string;
-  responseCode: string;
-  amount: number;
-  latencyUs: number;
-  route: string;
-  mid: string;
-  tid: string;
+/** A journal row: what the feed summarises of it, and what the feed must leave out. */
+interface Row extends EntrySummary {
   requestKey: string;
   panMasked: string;
   panHash: string;

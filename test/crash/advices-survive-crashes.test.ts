@@ -4,7 +4,7 @@
  * comes back, across restarts of the host and of the switch, and never again after it.
  * Both the switch and the host simulator run as their own processes here.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,21 +63,33 @@ async function waitForLink(term: SimTerminal): Promise<void> {
   throw new Error('the host link did not come up');
 }
 
-t.test('the host dies with a request in flight: 98, and the advice reaches it once it is back, exactly once', async (t) => {
+/**
+ * A host simulator (its own process, `simArgs`) and the switch (its own process) with a link to it,
+ * and a signed-in terminal once that link is up; `t.teardown` kills what is left and deletes both
+ * data directories. `sims` holds the simulator, and any restarted one, for the teardown.
+ */
+async function setUp(t: Test, tidIndex: number, simArgs: string[] = []) {
   const simDir = mkdtempSync(join(tmpdir(), 'posp-saf-sim-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-saf-'));
-  let sim: SimProcess = await startSimHost(simDir, ['--log-level', 'warn']);
-  const port = sim.port;
-  const sw = await startChild(dataDir, ['--links', `sim=127.0.0.1:${port}`, '--zmk', DEMO_ZMK]);
-  const term = await offUsTerminal(sw.port, 11);
+  const sims: SimProcess[] = [await startSimHost(simDir, ['--log-level', 'warn', ...simArgs])];
+  const args = ['--links', `sim=127.0.0.1:${sims[0].port}`, '--zmk', DEMO_ZMK];
+  const sw = await startChild(dataDir, args);
+  const term = await offUsTerminal(sw.port, tidIndex);
   t.teardown(() => {
     term.close();
-    sim.proc.kill('SIGKILL');
+    for (const sim of sims) sim.proc.kill('SIGKILL');
     for (const proc of live) proc.kill('SIGKILL');
     rmSync(simDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   });
   await waitForLink(term);
+  return { simDir, dataDir, sims, args, sw, term };
+}
+
+t.test('the host dies with a request in flight: 98, and the advice reaches it once it is back, exactly once', async (t) => {
+  const { simDir, dataDir, sims, term } = await setUp(t, 11);
+  const [sim] = sims;
+  const port = sim.port;
 
   // Amount ending 91: the host keeps quiet; it is killed while the request waits.
   const answer = term.request(term.sale(offUs, 5591));
@@ -90,7 +102,7 @@ t.test('the host dies with a request in flight: 98, and the advice reaches it on
   await sleep(1500);
   t.equal(readSettlement(simDir).filter((r) => r.mti === '0420').length, 0, 'no advice reached a host that is down');
 
-  sim = await startSimHost(simDir, ['--port', String(port), '--log-level', 'warn']);
+  sims.push(await startSimHost(simDir, ['--port', String(port), '--log-level', 'warn']));
   // The 0420 carries the original's RRN in F37: the restarted host never saw the original, so only F37 names it.
   const reversal = await until('the advice at the restarted host', () => readSettlement(simDir).find((r) => r.mti === '0420' && r.rrn === rrn));
   t.ok(reversal, 'the restarted host got the reversal advice');
@@ -102,21 +114,10 @@ t.test('the host dies with a request in flight: 98, and the advice reaches it on
 });
 
 t.test('kill -9 of the switch while the host holds a request: after restart the advice goes out and both sides agree', async (t) => {
-  const simDir = mkdtempSync(join(tmpdir(), 'posp-saf-sim-'));
-  const dataDir = mkdtempSync(join(tmpdir(), 'posp-saf-'));
   // The host answers after 3 s: time for the switch to die with the request at the host.
-  const sim = await startSimHost(simDir, ['--latency-ms', '3000', '--log-level', 'warn']);
-  const args = ['--links', `sim=127.0.0.1:${sim.port}`, '--zmk', DEMO_ZMK];
-  let sw = await startChild(dataDir, args);
-  const term = await offUsTerminal(sw.port, 12);
-  t.teardown(() => {
-    term.close();
-    sim.proc.kill('SIGKILL');
-    for (const proc of live) proc.kill('SIGKILL');
-    rmSync(simDir, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await waitForLink(term);
+  const set = await setUp(t, 12, ['--latency-ms', '3000']);
+  const { simDir, dataDir, args, term } = set;
+  let sw = set.sw;
 
   const answer = term.request(term.sale(offUs, 7700));
   answer.catch(() => undefined);
