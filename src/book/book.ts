@@ -152,12 +152,14 @@ export class Book {
       return { refused: 'a reference change needs a key' };
     } else if (change.value === undefined || (change.value !== null && typeof change.value !== 'object')) {
       return { refused: 'a reference value is a record, or null to remove the key' };
+    } else if (change.table === 'merchants' && change.value !== null && !standInLimitValid((change.value as { standInLimit?: unknown }).standInLimit)) {
+      return { refused: 'standInLimit must be a whole number of fen, 0 or more' };
     } else if (change.table === 'routes' && change.value !== null) {
       const problem = routeProblem(change.key, change.value);
       if (problem !== null) return { refused: problem };
       // A route is replaced whole: every field present, so merging over the stored one replaces it.
       const route = change.value as Route;
-      change = { ...change, value: { id: change.key, match: route.match, to: route.to, timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS } };
+      change = { ...change, value: { id: change.key, match: route.match, to: route.to, timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS, standIn: route.standIn ?? false } };
     }
     const entry = controlEntry(change, at);
     if (change.kind === 'reference') entry.effects.reference = { table: change.table, key: change.key, value: change.value };
@@ -327,4 +329,8 @@ function isDate(yyyymmdd: string): boolean {
   if (!/^\d{8}$/.test(yyyymmdd)) return false;
   const d = new Date(Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))));
   return d.getUTCDate() === Number(yyyymmdd.slice(6, 8)) && d.getUTCMonth() === Number(yyyymmdd.slice(4, 6)) - 1;
+}
+
+function standInLimitValid(limit: unknown): boolean {
+  return limit === undefined || (Number.isSafeInteger(limit) && (limit as number) >= 0);
 }

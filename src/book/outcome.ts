@@ -13,8 +13,14 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
   entry.authCode = outcome.authCode;
   entry.responseCode = outcome.responseCode;
   const effects = entry.effects;
-  // A request leg's advice names the original by the RRN the book has just given it.
-  if (effects.advice?.record && effects.advice.record.rrn === '') effects.advice.record.rrn = outcome.rrn;
+  // A request leg's advice names the original by the RRN the book has just given it; a stand-in
+  // approval's advice tells the host the authorisation code too, and goes only if it stands.
+  const advice = effects.advice?.record;
+  if (advice) {
+    if (advice.rrn === '') advice.rrn = outcome.rrn;
+    if (advice.authCode === '') advice.authCode = outcome.authCode;
+    if (advice.sealedPan !== undefined && outcome.responseCode !== RC.APPROVED) effects.advice = undefined;
+  }
   if (outcome.responseCode !== RC.APPROVED) {
     effects.postings = undefined;
     effects.holds = undefined;

@@ -224,9 +224,12 @@ export class HostSimulator {
     switch (req.mti) {
       case '0800':
         return this.#networkManagement(conn, req);
+      case '0220':
+        // An advice carries the decision already taken (F39): the acquirer stood in for us.
+        if (req.has(HF.RESPONSE_CODE)) return this.#standInAdvice(conn, req, frame);
+        return this.#transaction(conn, req, frame);
       case '0100':
       case '0200':
-      case '0220':
         return this.#transaction(conn, req, frame);
       case '0420':
         return this.#reversal(conn, req, frame);
@@ -352,6 +355,45 @@ export class HostSimulator {
     }
     if (this.#debug) this.#log.debug({ conn: conn.id, mti: req.mti, stan, tid, pan: panMasked, amount, rc: code }, 'transaction');
     this.#queue(conn, res, zak, delay);
+  }
+
+  /**
+   * 0220 with F39 `00` → 0230 `00` for every copy: the acquirer approved in stand-in while it could
+   * not reach us. The first copy records the approval (its F38) and writes its settlement line;
+   * a copy, or an advice whose reversal came first, changes nothing.
+   */
+  #standInAdvice(conn: HostConnection, req: HostMessage, frame: Buffer): void {
+    const res = answerTo(req, TRANSACTION_ECHO);
+    const refused = this.#refusal(conn, req, frame);
+    if (refused !== '') return this.#queue(conn, res.set(HF.RESPONSE_CODE, refused), undefined, 0);
+    const zak = conn.zak;
+    const stan = req.text(HF.STAN);
+    const tid = req.text(HF.TERMINAL_ID);
+    const processingCode = req.text(HF.PROCESSING_CODE);
+    if (stan === undefined || tid === undefined || processingCode === undefined || req.text(HF.RESPONSE_CODE) !== RC.APPROVED) {
+      return this.#queue(conn, res.set(HF.RESPONSE_CODE, RC.FORMAT_ERROR), zak, 0);
+    }
+    this.#readClock();
+    const mid = req.text(HF.MERCHANT_ID) ?? '';
+    const key = originalKey(stan, req.text(HF.TRANSMISSION_TIME) ?? '', tid, mid);
+    if (this.#originals.find(key) === undefined) {
+      const pan = panOf(req);
+      const panMasked = pan === undefined ? '' : maskPan(pan);
+      const amount = req.text(HF.AMOUNT) ?? '';
+      const rrn = req.text(HF.RRN) ?? '';
+      const authCode = req.text(HF.AUTH_CODE) ?? '';
+      const currency = req.text(HF.CURRENCY) ?? '';
+      this.#originals.add(key, { approved: true, reversed: false, amount, rrn, authCode, panMasked });
+      this.#settlement.append({
+        date: this.#day, time: this.#time, mti: req.mti, processingCode, stan, rrn, tid, mid,
+        acquirer: req.text(HF.ACQUIRER_ID) ?? '', panMasked, amount, currency, authCode,
+        responseCode: RC.APPROVED, reversesStan: '', reversesRrn: '',
+      });
+      this.#log.info({ conn: conn.id, stan, tid, pan: panMasked, amount }, 'stand-in advice recorded');
+    } else if (this.#debug) {
+      this.#log.debug({ conn: conn.id, stan, tid }, 'stand-in advice already known');
+    }
+    this.#queue(conn, res.set(HF.RESPONSE_CODE, RC.APPROVED), zak, 0);
   }
 
   /** A well-formed ISO format 0 block for `pan` under the ZPK; the PIN itself is not known here. */

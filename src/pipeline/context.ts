@@ -104,6 +104,8 @@ export class TxnContext {
   hostAuthCode = '';
   /** Sent to a host and no trustworthy answer: the request is due for a reversal advice. */
   advice = false;
+  /** Approved by the switch standing in for the issuer: the host is told by a 0220 advice on `link`. */
+  standIn = false;
   /** Not a request: this context carries the entry that settles the reversal advice under this key. */
   adviceKey = '';
   /** A reversal of a host's approval: the advice the host is owed for it. */
@@ -159,6 +161,7 @@ export class TxnContext {
     this.hostTime = '';
     this.hostAuthCode = '';
     this.advice = false;
+    this.standIn = false;
     this.adviceKey = '';
     this.owedAdvice = undefined;
     this.extra.clear();

@@ -2,7 +2,7 @@ import { HostMessage } from '../codec/index.js';
 import { transmissionTime } from '../channels/index.js';
 import type { AdviceChange, TxnRecord } from '../store/index.js';
 import { PinFormatError } from '../security/index.js';
-import { F, HF, RC, ROUTE_TIMEOUT_MS, financialSpec, pickLink, type FinancialType } from '../txn/index.js';
+import { F, HF, RC, ROUTE_TIMEOUT_MS, financialSpec, pickLink, type FinancialType, type Route } from '../txn/index.js';
 import type { TxnContext } from './context.js';
 import { LEG, PENDING } from './outcomes.js';
 import type { Services } from './services.js';
@@ -27,11 +27,46 @@ export const routeStep = (s: Services, ctx: TxnContext): string => {
   if ('reject' in to) return to.reject;
   if ('onUs' in to) return RC.ISSUER_UNAVAILABLE;
   const link = pickLink(to.links, s.hostLinkUp, Math.random());
-  if (link === undefined) return RC.ISSUER_UNAVAILABLE;
+  if (link === undefined) return standIn(s, ctx, route, to.links);
   ctx.link = link;
   ctx.hostTimeoutMs = route.timeoutMs ?? ROUTE_TIMEOUT_MS;
   return '';
 };
+
+const ANY_LINK = (): boolean => true;
+
+/**
+ * No link of the route is up. A route that stands in approves for the issuer, for types that allow
+ * it and up to the merchant's stand-in limit; the host is told by a 0220 advice, queued on a link
+ * of the group (drawn by weight) with the STAN and F7 it will carry. Otherwise `91`.
+ */
+function standIn(s: Services, ctx: TxnContext, route: Route, links: readonly { link: string; weight: number }[]): string {
+  if (route.standIn !== true || ctx.handler!.standsIn !== true || ctx.amount > (ctx.merchant!.standInLimit ?? 0)) return RC.ISSUER_UNAVAILABLE;
+  const link = pickLink(links, ANY_LINK, Math.random())!;
+  const stan = s.reserveHostStan(link);
+  if (stan === undefined) return RC.ISSUER_UNAVAILABLE;
+  ctx.standIn = true;
+  ctx.link = link;
+  ctx.hostStan = stan;
+  ctx.hostTime = transmissionTime(new Date(s.now()));
+  ctx.handler!.forwarded!(ctx);
+  return '';
+}
+
+/** The 0220 advice of a stand-in approval: due at once; the book fills in its RRN and authorisation code. */
+export function standInAdvice(s: Services, ctx: TxnContext): AdviceChange {
+  const advice = adviceOf(ctx, true);
+  advice.key += STAND_IN_KEY;
+  const record = advice.record!;
+  record.mti = STAND_IN_ADVICE;
+  record.sealedPan = s.hsm.sealPan(ctx.pan);
+  record.authCode = '';
+  return advice;
+}
+
+/** A stand-in advice's queue key is its leg's key with this after it: a later reversal of the same leg has the leg's own. */
+export const STAND_IN_KEY = '|0220';
+const STAND_IN_ADVICE = '0220';
 
 /**
  * The request leg is journalled before the host hears of it, with the link's STAN and F7 it will
@@ -39,7 +74,7 @@ export const routeStep = (s: Services, ctx: TxnContext): string => {
  * as the host saw it.
  */
 export const journalLeg = (s: Services, ctx: TxnContext): string => {
-  if (ctx.link === '') return '';
+  if (ctx.link === '' || ctx.standIn) return '';
   const stan = s.reserveHostStan(ctx.link);
   if (stan === undefined) return RC.ISSUER_UNAVAILABLE;
   ctx.hostStan = stan;
@@ -74,7 +109,7 @@ export function adviceOf(ctx: TxnContext, due: boolean): AdviceChange {
 
 /** Converts the request for the host and sends it; the link's answer resumes the request. */
 export const forward = (s: Services, ctx: TxnContext): string => {
-  if (ctx.link === '') return '';
+  if (ctx.link === '' || ctx.standIn) return '';
   let request: HostMessage;
   try {
     request = hostRequest(s, ctx);
@@ -116,7 +151,7 @@ function hostRequest(s: Services, ctx: TxnContext): HostMessage {
   m.set(HF.MERCHANT_NAME, merchantNameLocation(ctx.merchant!.name));
   m.set(HF.CURRENCY, req.text(F.CURRENCY) ?? '156');
   const host = ctx.original?.host;
-  if (host !== undefined) m.set(HF.ORIGINAL_DATA, financialSpec(ctx.original!.type as FinancialType).mti + host.stan + host.time + s.settings.acquirerId.padStart(11, '0') + '0'.repeat(11));
+  if (host !== undefined) m.set(HF.ORIGINAL_DATA, originalMti(ctx.original!) + host.stan + host.time + s.settings.acquirerId.padStart(11, '0') + '0'.repeat(11));
   const block = req.binary(F.PIN_BLOCK);
   if (block !== undefined) {
     const zpk = s.hostZpk(ctx.link);
@@ -157,13 +192,12 @@ export function hostOutcome(ctx: TxnContext, answer: HostMessage | null): string
 export function adviceForReversal(original: TxnRecord, at: number): AdviceChange | undefined {
   const host = original.host;
   if (host === undefined) return undefined;
-  // Only financial types are forwarded, so a record with a host leg has a financial type.
   const spec = financialSpec(original.type as FinancialType);
   return {
     key: `${host.link}|${host.stan}|${host.time}`,
     record: {
       link: host.link,
-      mti: spec.mti,
+      mti: originalMti(original),
       processingCode: spec.processingCode,
       stan: host.stan,
       time: host.time,
@@ -176,6 +210,12 @@ export function adviceForReversal(original: TxnRecord, at: number): AdviceChange
       at,
     },
   };
+}
+
+/** The MTI the host knows a forwarded original by: a stand-in approval reached it as a 0220 advice. */
+function originalMti(original: TxnRecord): string {
+  // Only financial types are forwarded, so a record with a host leg has a financial type.
+  return original.host?.standIn ? STAND_IN_ADVICE : financialSpec(original.type as FinancialType).mti;
 }
 
 /**

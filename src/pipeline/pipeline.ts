@@ -8,7 +8,7 @@ import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } fr
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
 import { ADVICE_TICKETS, AdviceSender } from './advices.js';
-import { adviceOf, hostOutcome } from './forward.js';
+import { adviceOf, hostOutcome, standInAdvice } from './forward.js';
 import { ADMISSION, CLOSE, LEG, PENDING, PROCESSING, type Step } from './steps.js';
 
 export interface PipelineOptions extends Settings {
@@ -52,7 +52,7 @@ export class Pipeline {
     this.steps = options.steps ?? PROCESSING;
     this.services = new WorkerServices(options.state, options.hsm, options, options.businessDate, (ticket, code) => this.resume(ticket, code), options.hosts);
     if (options.hosts && options.sendsAdvices) {
-      this.advices = new AdviceSender(options.state, options.hosts, options.acquirerId, (key, advice) => this.proposeAdviceSettled(key, advice), options.log);
+      this.advices = new AdviceSender(options.state, options.hosts, options.hsm, options.acquirerId, (key, advice) => this.proposeAdviceSettled(key, advice), options.log);
     }
   }
 
@@ -61,14 +61,14 @@ export class Pipeline {
     this.advices?.stop();
   }
 
-  /** Journals that a host took a reversal advice: the entry takes it off the queue. */
+  /** Journals that a host took an advice: the entry takes it off the queue. */
   private proposeAdviceSettled(key: string, advice: ReversalAdvice): void {
     const ctx = this.acquire();
     ctx.adviceKey = key;
     const entry = blankEntry();
     entry.at = Date.now();
     entry.type = 'advice-delivered';
-    entry.mti = '0420';
+    entry.mti = advice.sealedPan !== undefined ? '0220' : '0420';
     entry.mid = advice.mid;
     entry.tid = advice.tid;
     entry.stan = advice.stan;
@@ -240,7 +240,7 @@ export class Pipeline {
     entry.currency = req.text(F.CURRENCY) ?? '';
     entry.responseCode = code;
     entry.originalKey = ctx.original?.key ?? '';
-    entry.route = ctx.replay ? 'replay' : ctx.link !== '' ? `host:${ctx.link}` : ctx.route;
+    entry.route = ctx.replay ? 'replay' : ctx.standIn ? `stand-in:${ctx.link}` : ctx.link !== '' ? `host:${ctx.link}` : ctx.route;
     entry.latencyUs = Number((process.hrtime.bigint() - ctx.arrived) / 1000n);
     entry.requestKey = ctx.requestKey;
     if (approved) {
@@ -257,6 +257,7 @@ export class Pipeline {
     // A host leg ends: its advice is settled, or owed when the host may have acted without answering.
     if (leg) entry.effects.advice = ctx.advice ? adviceOf(ctx, true) : { key: adviceOf(ctx, false).key, record: null };
     if (approved && ctx.owedAdvice) entry.effects.advice = ctx.owedAdvice;
+    if (approved && ctx.standIn) entry.effects.advice = standInAdvice(this.services, ctx);
     if (handler?.indexed && ctx.authentic && ctx.freshKey) {
       // What the answer carries beyond the request is kept with the record, so a retransmission
       // gets the same bytes even after the BIN table or the terminal's parameters have changed.
@@ -286,6 +287,7 @@ export class Pipeline {
         requirement: this.requirement(ctx.terminal),
       };
       if (leg && approved) txn.host = { link: ctx.link, stan: ctx.hostStan, time: ctx.hostTime };
+      if (ctx.standIn && approved) txn.host = { link: ctx.link, stan: ctx.hostStan, time: ctx.hostTime, standIn: true };
       if (ctx.bin !== undefined && ctx.classification?.financial !== undefined) {
         txn.issuer = this.issuerIds(ctx.bin);
         txn.organisation = ctx.bin.organisation;

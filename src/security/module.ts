@@ -178,6 +178,19 @@ export class SecurityModule {
     return tokenScratch.toString('base64');
   }
 
+  /**
+   * A card number sealed under the LMK (AES-256-GCM, base64) for a record that must name the card
+   * to someone later (a stand-in advice to the issuer): the store alone reveals nothing.
+   */
+  sealPan(pan: string): string {
+    return this.#lmk.wrap(Buffer.from(pan, 'latin1')).toString('base64');
+  }
+
+  /** The card number of `sealPan`; throws SecurityError 'key-unwrap' if the seal was altered. */
+  openPan(sealed: string): string {
+    return this.#lmk.unwrap(Buffer.from(sealed, 'base64')).toString('latin1');
+  }
+
   /** Checks an encrypted PIN block from a terminal against the account's stored verifier. */
   verifyPin(pik: KeyHandle, pinBlock: Uint8Array, pan: string, verifier: Buffer): PinCheck {
     if (pinBlock.length !== 8) return 'format';

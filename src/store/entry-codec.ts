@@ -343,7 +343,8 @@ const T_ORIGINAL_KEY = 32;
 const T_REQUIREMENT = 64;
 const T_ISSUER = 128;
 const T_HOST = 256;
-const T_KNOWN = 511;
+const T_STAND_IN = 512;
+const T_KNOWN = 1023;
 
 function writeTxn(w: BinaryWriter, t: TxnRecord): void {
   w.str(t.key);
@@ -373,7 +374,8 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
     (t.originalKey !== undefined ? T_ORIGINAL_KEY : 0) |
     (t.requirement !== undefined ? T_REQUIREMENT : 0) |
     (t.issuer !== undefined ? T_ISSUER : 0) |
-    (t.host !== undefined ? T_HOST : 0);
+    (t.host !== undefined ? T_HOST : 0) |
+    (t.host?.standIn ? T_STAND_IN : 0);
   w.u32(mask);
   if (t.holds) writePostings(w, t.holds);
   if (t.changed) {
@@ -454,7 +456,7 @@ function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number): TxnRecord {
     t.issuer = r.str();
     t.organisation = r.str();
   }
-  if (mask & T_HOST) t.host = { link: r.str(), stan: r.str(), time: r.str() };
+  if (mask & T_HOST) t.host = { link: r.str(), stan: r.str(), time: r.str(), ...(mask & T_STAND_IN ? { standIn: true as const } : {}) };
   return t;
 }
 

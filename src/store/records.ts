@@ -14,6 +14,8 @@ export interface Merchant {
   mcc: string;
   /** The merchant's settlement account in the in-house account system. */
   account: string;
+  /** Stand-in: the most (fen) the switch approves for the issuer while no link of a stand-in route is up; absent or 0, none. */
+  standInLimit?: number;
 }
 
 export type KeyMode = '001' | '003' | '004';
@@ -202,13 +204,14 @@ export interface Effects {
 }
 
 /**
- * A host leg that may have been acted on without its answer reaching us: the host is owed a 0420
- * reversal advice for it until a 0430 comes back. Kept without the card number (the host finds
- * the original by F90 and F41/F42).
+ * An advice a host is owed, kept until it answers `00`: a 0420 reversal advice for a host leg that
+ * may have been acted on without its answer reaching us (kept without the card number: the host
+ * finds the original by F90 and F41/F42), or a 0220 advice of a stand-in approval (the card number
+ * sealed under the LMK, since the issuer must know whose card it was).
  */
 export interface ReversalAdvice {
   link: string;
-  /** The original request as the link sent it: MTI, F3, F11 (the link's STAN), F7. */
+  /** The original request as the link sent it (a 0220 advice: as it is sent): MTI, F3, F11 (the link's STAN), F7. */
   mti: string;
   processingCode: string;
   stan: string;
@@ -222,6 +225,9 @@ export interface ReversalAdvice {
   due: boolean;
   /** When the request leg was journalled (a leg from before a restart is owed whatever `due` says). */
   at: number;
+  /** A stand-in approval's advice: the card number sealed under the LMK, and the authorisation code given. */
+  sealedPan?: string;
+  authCode?: string;
 }
 
 /** Where a request went to a host: the link, and the STAN and F7 the link sent it with. */
@@ -229,6 +235,8 @@ export interface HostLeg {
   link: string;
   stan: string;
   time: string;
+  /** Approved by the switch standing in: the host knows it from a 0220 advice, not a 0200. */
+  standIn?: true;
 }
 
 export interface AdviceChange {

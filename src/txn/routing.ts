@@ -27,6 +27,11 @@ export interface Route {
   to: RouteTarget;
   /** How long a host leg on this route waits for its answer. */
   timeoutMs?: number;
+  /**
+   * Stand-in: while no link of the route is up, the switch approves for the issuer types that allow
+   * it, up to the merchant's `standInLimit`, and tells the host by a 0220 advice. Off by default.
+   */
+  standIn?: boolean;
 }
 
 /** What a transaction is routed by. */
@@ -72,7 +77,11 @@ export function routeProblem(id: string, value: unknown): string | null {
   if (route.timeoutMs !== undefined && !(Number.isInteger(route.timeoutMs) && route.timeoutMs >= 100 && route.timeoutMs <= 55_000)) {
     return 'timeoutMs must be 100–55,000 ms (a terminal gives up at 60 s)';
   }
-  return targetProblem(route.to);
+  if (route.standIn !== undefined && typeof route.standIn !== 'boolean') return 'standIn must be true or false';
+  const problem = targetProblem(route.to);
+  if (problem !== null) return problem;
+  if (route.standIn === true && !('links' in route.to!)) return 'standIn needs a route to links: it stands in for their hosts';
+  return null;
 }
 
 function targetProblem(to: unknown): string | null {

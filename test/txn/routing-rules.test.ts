@@ -37,6 +37,7 @@ t.test('the most specific matching rule decides', async (t) => {
 t.test('a bad rule is refused with its reason', async (t) => {
   t.equal(routeProblem('ok', { match: { binPrefix: '621700' }, to: { links: [{ link: 'sim', weight: 1 }] } }), null, 'a good rule passes');
   t.equal(routeProblem('ok', { match: {}, to: { onUs: true } }), null, 'an empty match is a catch-all');
+  t.equal(routeProblem('ok', { match: {}, to: { links: [{ link: 'a', weight: 1 }] }, standIn: true }), null, 'a route to links may stand in');
   const bad: [string, unknown, RegExp][] = [
     ['bad id!', { match: {}, to: { onUs: true } }, /route id/],
     ['r', null, /object/],
@@ -50,6 +51,8 @@ t.test('a bad rule is refused with its reason', async (t) => {
     ['r', { match: { amountMin: -1 }, to: { onUs: true } }, /amountMin/],
     ['r', { match: { amountMin: 10, amountMax: 5 }, to: { onUs: true } }, /above/],
     ['r', { match: {}, to: { onUs: true }, timeoutMs: 60_000 }, /timeoutMs/],
+    ['r', { match: {}, to: { links: [{ link: 'a', weight: 1 }] }, standIn: 'yes' }, /standIn must be true or false/],
+    ['r', { match: {}, to: { reject: '57' }, standIn: true }, /standIn needs a route to links/],
     ['r', { match: {}, to: {} }, /exactly one/],
     ['r', { match: {}, to: { onUs: true, reject: '05' } }, /exactly one/],
     ['r', { match: {}, to: { reject: '00' } }, /other than 00/],

@@ -21,6 +21,7 @@ export const balanceInquiry: TypeHandler = {
 
 export const sale: TypeHandler = {
   ...FINANCIAL,
+  standsIn: true,
   prepare(_s, ctx) {
     ctx.postings = purchaseLegs(ctx);
     ctx.totals = debit(ctx, ctx.amount, 1);

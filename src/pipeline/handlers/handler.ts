@@ -34,6 +34,8 @@ export interface TypeHandler {
    * the routing table says: `prepare` finds the original and names its link.
    */
   readonly followsOriginal?: boolean;
+  /** The switch may approve it for the issuer while the route's hosts are unreachable (stand-in). */
+  readonly standsIn?: boolean;
 }
 
 /** Flags shared by the card-present financial types. */
