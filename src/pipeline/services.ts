@@ -103,7 +103,11 @@ export class WorkerServices implements Services {
   private versions: Partial<Record<ParameterKind, number>> = {};
   private versionsReadAt = 0;
 
-  /** The routing rules as compiled from LMDB; dropped when a reference notice says they changed. */
+  /**
+   * The routing rules: read from LMDB once, then kept by the book's notices, which announce every
+   * change in order (LMDB may apply a change after its notice, so it is not read again).
+   */
+  private routes: Map<string, Route> | undefined;
   private routing: RoutingTable | undefined;
   readonly hostLinkUp: (link: string) => boolean;
 
@@ -125,7 +129,7 @@ export class WorkerServices implements Services {
   }
 
   route(q: RouteQuery): Route | undefined {
-    this.routing ??= new RoutingTable(this.state.routes.getRange().map(({ value }) => value));
+    this.routing ??= new RoutingTable(this.knownRoutes().values());
     return this.routing.match(q);
   }
 
@@ -279,12 +283,16 @@ export class WorkerServices implements Services {
       this.bins.clear();
       this.binsReadAt = 0;
     } else if (change.table === 'routes') {
-      // LMDB may not hold the change yet: the rules are compiled again from it merged over what LMDB has.
-      const routes = new Map(this.state.routes.getRange().map(({ key, value }) => [key, value]));
+      // The book stores a route whole, so the notice's value is the rule.
+      const routes = this.knownRoutes();
       if (change.value === null) routes.delete(change.key);
       else routes.set(change.key, change.value as Route);
       this.routing = new RoutingTable(routes.values());
     }
+  }
+
+  private knownRoutes(): Map<string, Route> {
+    return (this.routes ??= new Map(this.state.routes.getRange().map(({ key, value }) => [key, value])));
   }
 
   /** The book's business date, as a reply (or the book at start-up) said it. */

@@ -103,7 +103,7 @@ export async function seedDemo(state: StateStore, hsm: SecurityModule, cards: nu
     state.bins.put(DEMO.onUsBin, { prefix: DEMO.onUsBin, issuer: 'POSP BANK', organisation: 'CUP', onUs: true, domestic: true });
     state.bins.put(DEMO.offUsBin, { prefix: DEMO.offUsBin, issuer: 'HOST BANK', organisation: 'CUP', onUs: false, domestic: true });
     // Off-us demo cards go to the host link `sim` (`posp start --host-sim`); without it they answer 91.
-    state.routes.put(DEMO_OFF_US_ROUTE, { id: DEMO_OFF_US_ROUTE, match: { binPrefix: DEMO.offUsBin }, to: { links: [{ link: 'sim', weight: 1 }] }, timeoutMs: 20_000 });
+    state.routes.put(DEMO_OFF_US_ROUTE, { id: DEMO_OFF_US_ROUTE, match: { binPrefix: DEMO.offUsBin }, to: { links: [{ link: 'sim', weight: 1 }] }, timeoutMs: 20_000, standIn: false });
     state.accounts.put(merchantAccount, { id: merchantAccount, kind: 'merchant', balance: 0, held: 0, currency: '156', opening: 0 });
     state.merchants.put(DEMO.mid, { mid: DEMO.mid, name: DEMO.merchantName, status: 'active', mcc: '5411', account: merchantAccount });
     for (const [code, name] of DEMO_BILLERS) {

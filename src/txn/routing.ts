@@ -47,6 +47,7 @@ export interface RouteQuery {
 export const ROUTE_TIMEOUT_MS = 20_000;
 
 const TYPES = new Set<string>(FINANCIAL_TYPES.map((t) => t.type));
+const ROUTE_KEYS = new Set(['id', 'match', 'to', 'timeoutMs', 'standIn']);
 const MATCH_KEYS = new Set(['binPrefix', 'organisation', 'types', 'mids', 'amountMin', 'amountMax']);
 
 /**
@@ -57,6 +58,7 @@ export function routeProblem(id: string, value: unknown): string | null {
   if (!/^[A-Za-z0-9_.-]{1,40}$/.test(id)) return `a route id is 1–40 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`;
   if (typeof value !== 'object' || value === null) return 'a route is an object with match and to';
   const route = value as Partial<Route>;
+  for (const key of Object.keys(route)) if (!ROUTE_KEYS.has(key)) return `unknown route field ${key}`;
   if (route.id !== undefined && route.id !== id) return `the route's id ${JSON.stringify(route.id)} is not its key ${JSON.stringify(id)}`;
   const match = route.match;
   if (typeof match !== 'object' || match === null) return 'match must be an object (empty matches everything)';

@@ -53,6 +53,7 @@ t.test('a bad rule is refused with its reason', async (t) => {
     ['r', { match: {}, to: { onUs: true }, timeoutMs: 60_000 }, /timeoutMs/],
     ['r', { match: {}, to: { links: [{ link: 'a', weight: 1 }] }, standIn: 'yes' }, /standIn must be true or false/],
     ['r', { match: {}, to: { reject: '57' }, standIn: true }, /standIn needs a route to links/],
+    ['r', { match: {}, to: { onUs: true }, timeoutMS: 5000 }, /unknown route field timeoutMS/],
     ['r', { match: {}, to: {} }, /exactly one/],
     ['r', { match: {}, to: { onUs: true, reject: '05' } }, /exactly one/],
     ['r', { match: {}, to: { reject: '00' } }, /other than 00/],
