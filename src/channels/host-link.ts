@@ -41,6 +41,8 @@ export interface HostLinkOptions {
   echoIntervalMs?: number;
   /** Answer time allowed to sign-on, key exchange and echo. */
   networkTimeoutMs?: number;
+  /** A link that is up renews its zone keys (0800/101) this often; 0: only at sign-on. */
+  keyExchangeMs?: number;
   /** Reconnect back-off: first wait, doubled after each failed attempt up to the most. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -62,6 +64,14 @@ interface Pending {
   tid: string | undefined;
   /** MACed requests expect MACed answers. */
   maced: boolean;
+  /** The zone MAC key it went under (set as it is sent): its answer may come under that key even after a renewal. */
+  zak: KeyHandle | undefined;
+}
+
+/** A request that came while a key renewal was in flight: it goes out once the new keys are in. */
+interface Held {
+  request: HostMessage;
+  pending: Pending;
 }
 
 /**
@@ -69,9 +79,9 @@ interface Pending {
  * moov-io/iso8583-connection: the link owns its requests in flight by F11 + F41 (F11 is the
  * link's own STAN, so it is unique on the link whatever the terminals' STANs are), each with its
  * deadline, and fails them all at once when the socket goes. On connect it signs on (0800/001)
- * and exchanges zone keys (0800/101) before it carries transactions; idle, it echoes; lost, it
- * reconnects with back-off. Requests other than network management carry an X9.19 MAC under the
- * zone MAC key in F128, and so must their answers.
+ * and exchanges zone keys (0800/101) before it carries transactions, and renews them while up;
+ * idle, it echoes; lost, it reconnects with back-off. Requests other than network management carry
+ * an X9.19 MAC under the zone MAC key in F128, and so must their answers.
  */
 export class HostLink {
   private socket: net.Socket | undefined;
@@ -97,6 +107,16 @@ export class HostLink {
   /** Network management requests in flight, by their negative ticket. */
   private readonly network = new Map<number, (answer: HostMessage | null) => void>();
   private nextNetworkTicket = -1;
+  private readonly keyExchangeMs: number;
+  /** When a link that is up next renews its zone keys. */
+  private keysDueAt = 0;
+  /**
+   * A renewal is in flight: the host replaces its keys as it reads the 0800, so requests wait in
+   * `held` until the 0810 says which keys they go under.
+   */
+  private renewing = false;
+  private readonly held: Held[] = [];
+  private exchanges = 0;
 
   constructor(private readonly options: HostLinkOptions) {
     this.maxInFlight = options.maxInFlight ?? 256;
@@ -104,6 +124,7 @@ export class HostLink {
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10_000;
     this.reconnectMinMs = options.reconnectMinMs ?? 250;
     this.reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
+    this.keyExchangeMs = options.keyExchangeMs ?? 3_600_000;
     this.backoffMs = this.reconnectMinMs;
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.connect();
@@ -117,9 +138,14 @@ export class HostLink {
     return this.current;
   }
 
-  /** Requests awaiting an answer. */
+  /** Requests awaiting an answer (sent, or held back by a key renewal). */
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending.size + this.held.length;
+  }
+
+  /** Zone key exchanges that took effect on this link: the one of each sign-on, then each renewal. */
+  get keyExchanges(): number {
+    return this.exchanges;
   }
 
   /** The zone PIN key of the current session: PIN blocks for this host are translated to it. */
@@ -134,8 +160,10 @@ export class HostLink {
    */
   send(request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
     if (this.current !== 'up') return 'down';
-    if (this.pending.size >= this.maxInFlight) return 'busy';
-    this.transmit(request, { ticket, deadline: Date.now() + timeoutMs, tid: request.text(HF.TERMINAL_ID), maced: true });
+    if (this.inFlight >= this.maxInFlight) return 'busy';
+    const pending: Pending = { ticket, deadline: Date.now() + timeoutMs, tid: request.text(HF.TERMINAL_ID), maced: true, zak: undefined };
+    if (this.renewing) this.held.push({ request, pending });
+    else this.transmit(request, pending);
     return null;
   }
 
@@ -169,15 +197,56 @@ export class HostLink {
     if (signOn?.text(HF.RESPONSE_CODE) !== '00') return this.drop(socket, `sign-on answered ${signOn ? signOn.text(HF.RESPONSE_CODE) : 'nothing'}`);
     const keys = await this.manage(NMC.KEY_EXCHANGE);
     if (socket !== this.socket) return;
-    if (keys?.text(HF.RESPONSE_CODE) !== '00') return this.drop(socket, `key exchange answered ${keys ? keys.text(HF.RESPONSE_CODE) : 'nothing'}`);
-    try {
-      this.installZoneKeys(keys.text(HF.ZONE_KEYS) ?? '');
-    } catch (err) {
-      return this.drop(socket, `key exchange: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const refused = this.takeZoneKeys(keys);
+    if (refused !== null) return this.drop(socket, `key exchange ${refused}`);
     this.current = 'up';
     this.backoffMs = this.reconnectMinMs;
+    this.keysDueAt = Date.now() + this.keyExchangeMs;
     this.options.log.info({ link: this.name, host: this.options.host, port: this.options.port, zak: this.zak!.kcv, zpk: this.zpkHandle!.kcv }, 'host link up');
+  }
+
+  /**
+   * New zone keys while the link is up; requests wait in `held` meanwhile. A renewal that fails
+   * keeps the current keys and the link: whether the connection goes is for the network management
+   * deadline (an unanswered 0800 drops it, as at sign-on) and the echo to decide.
+   */
+  private async renewZoneKeys(socket: net.Socket): Promise<void> {
+    this.renewing = true;
+    this.keysDueAt = Date.now() + this.keyExchangeMs;
+    const answer = await this.manage(NMC.KEY_EXCHANGE);
+    // The connection went meanwhile: closing it failed what was held.
+    if (socket !== this.socket || socket.destroyed) return;
+    const pinKeyBefore = this.zpkHandle!;
+    const refused = this.takeZoneKeys(answer);
+    if (refused === null) this.options.log.info({ link: this.name, zak: this.zak!.kcv, zpk: this.zpkHandle!.kcv }, 'zone keys renewed');
+    else this.options.log.warn({ link: this.name, why: `key exchange ${refused}` }, 'zone key renewal failed: the current keys stay');
+    this.renewing = false;
+    this.releaseHeld(pinKeyBefore);
+  }
+
+  /**
+   * Sends what a renewal held back, under the keys now in force. A PIN block was translated to the
+   * zone PIN key of when the request was made: it goes from that key to the current one.
+   */
+  private releaseHeld(pinKeyBefore: KeyHandle): void {
+    const zpk = this.zpkHandle!;
+    for (const { request, pending } of this.held.splice(0)) {
+      const block = request.binary(HF.PIN_BLOCK);
+      if (block !== undefined && zpk !== pinKeyBefore) request.set(HF.PIN_BLOCK, this.options.hsm.translatePin(pinKeyBefore, zpk, block, request.text(HF.PAN) ?? ''));
+      this.transmit(request, pending);
+    }
+  }
+
+  /** The zone keys of a key exchange's answer, installed; returns why not, or null when they are in. */
+  private takeZoneKeys(answer: HostMessage | null): string | null {
+    if (answer?.text(HF.RESPONSE_CODE) !== '00') return `answered ${answer?.text(HF.RESPONSE_CODE) ?? 'nothing'}`;
+    try {
+      this.installZoneKeys(answer.text(HF.ZONE_KEYS) ?? '');
+    } catch (err) {
+      return `refused: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    this.exchanges++;
+    return null;
   }
 
   /** Zone keys from F48 of a key exchange's answer, each checked against its KCV, into handles. */
@@ -198,7 +267,7 @@ export class HostLink {
     const ticket = this.nextNetworkTicket--;
     return new Promise((resolve) => {
       this.network.set(ticket, resolve);
-      this.transmit(request, { ticket, deadline: Date.now() + this.networkTimeoutMs, tid: undefined, maced: false });
+      this.transmit(request, { ticket, deadline: Date.now() + this.networkTimeoutMs, tid: undefined, maced: false, zak: undefined });
     });
   }
 
@@ -210,6 +279,7 @@ export class HostLink {
     if (pending.maced) {
       request.set(HF.ACQUIRER_ID, this.options.acquirerId);
       request.set(HF.MAC, ZERO_MAC);
+      pending.zak = this.zak;
     }
     const end = encodeHostFrame(request, this.out, 0);
     if (pending.maced) {
@@ -284,7 +354,7 @@ export class HostLink {
       return;
     }
     this.pending.delete(stan);
-    if (pending.maced && !this.authentic(answer, frame)) {
+    if (pending.maced && !this.authentic(answer, frame, pending.zak)) {
       this.options.log.warn({ link: this.name, mti: answer.mti, stan: answer.text(HF.STAN), tid: answer.text(HF.TERMINAL_ID) }, 'host answer fails its MAC: not trusted');
       this.deliver(pending.ticket, null, 'mac');
       return;
@@ -293,15 +363,20 @@ export class HostLink {
   }
 
   /**
-   * An answer with F128 must verify under the zone MAC key. One without may only refuse: a host
-   * answers `A0` (MAC failure) or `96` (no keys yet) unMACed, and a forged refusal can do no harm
-   * that a forged approval could.
+   * An answer with F128 must verify under the zone MAC key its request went under (a host answers
+   * under the key it checked the request with, even once a renewal has replaced it) or the current
+   * one. One without may only refuse: a host answers `A0` (MAC failure) or `96` (no keys yet)
+   * unMACed, and a forged refusal can do no harm that a forged approval could.
    */
-  private authentic(answer: HostMessage, frame: Buffer): boolean {
+  private authentic(answer: HostMessage, frame: Buffer, sentUnder: KeyHandle | undefined): boolean {
     const mac = answer.binary(HF.MAC);
     if (mac === undefined) return answer.text(HF.RESPONSE_CODE) !== '00';
-    if (this.zak === undefined) return false;
-    return this.options.hsm.verifyMac(this.zak, 'x9.19', frame, answer.mabStart, answer.mabEnd, mac, 0);
+    if (this.macVerifies(sentUnder, answer, frame, mac)) return true;
+    return this.zak !== sentUnder && this.macVerifies(this.zak, answer, frame, mac);
+  }
+
+  private macVerifies(zak: KeyHandle | undefined, answer: HostMessage, frame: Buffer, mac: Buffer): boolean {
+    return zak !== undefined && this.options.hsm.verifyMac(zak, 'x9.19', frame, answer.mabStart, answer.mabEnd, mac, 0);
   }
 
   private deliver(ticket: number, answer: HostMessage | null, failure: LinkFailure | null): void {
@@ -314,7 +389,7 @@ export class HostLink {
     this.options.onAnswer(ticket, answer, failure);
   }
 
-  /** Times out what is past its deadline; echoes an idle link. */
+  /** Times out what is past its deadline; echoes an idle link; renews zone keys when they are due. */
   private sweep(): void {
     const now = Date.now();
     for (const [stan, pending] of this.pending) {
@@ -334,6 +409,7 @@ export class HostLink {
         if (answer !== null && answer.text(HF.RESPONSE_CODE) !== '00' && socket !== undefined) this.drop(socket, `echo answered ${answer.text(HF.RESPONSE_CODE)}`);
       });
     }
+    if (this.current === 'up' && !this.renewing && this.keyExchangeMs > 0 && now >= this.keysDueAt) void this.renewZoneKeys(this.socket!);
   }
 
   /** Drops the connection (logged once); the close handler fails what is in flight and reconnects. */
@@ -348,6 +424,7 @@ export class HostLink {
     this.socket = undefined;
     this.zak = undefined;
     this.zpkHandle = undefined;
+    this.renewing = false;
     this.failAll('lost');
     if (this.current === 'closed') return;
     this.current = 'down';
@@ -355,10 +432,13 @@ export class HostLink {
     this.backoffMs = Math.min(this.backoffMs * 2, this.reconnectMaxMs);
   }
 
+  /** Fails what was sent with `failure`, and what a key renewal held back as `down`: it never left. */
   private failAll(failure: LinkFailure): void {
     const all = [...this.pending.values()];
     this.pending.clear();
+    const held = this.held.splice(0);
     for (const pending of all) this.deliver(pending.ticket, null, failure);
+    for (const { pending } of held) this.deliver(pending.ticket, null, 'down');
   }
 }
 

@@ -47,10 +47,10 @@ export class HostLinks implements HostGateway {
   /** Where answers go; set once the pipeline that takes them exists. */
   onAnswer: AnswerHandler = () => undefined;
 
-  constructor(configs: readonly LinkConfig[], options: { acquirerId: string; hsm: SecurityModule; zmk: Buffer; log: Logger }) {
+  constructor(configs: readonly LinkConfig[], options: { acquirerId: string; hsm: SecurityModule; zmk: Buffer; keyExchangeMs: number; log: Logger }) {
     const handler: AnswerHandler = (ticket, answer, failure) => this.onAnswer(ticket, answer, failure);
     for (const c of configs) {
-      this.links.set(c.name, new HostLink({ ...c, acquirerId: options.acquirerId, hsm: options.hsm, zmk: options.zmk, log: options.log, onAnswer: handler }));
+      this.links.set(c.name, new HostLink({ ...c, acquirerId: options.acquirerId, hsm: options.hsm, zmk: options.zmk, keyExchangeMs: options.keyExchangeMs, log: options.log, onAnswer: handler }));
     }
   }
 

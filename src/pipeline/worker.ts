@@ -31,6 +31,8 @@ export interface WorkerData {
   /** Hosts this worker keeps a link to, and the zone master key their zone keys come under. */
   links: LinkConfig[];
   zmk: string;
+  /** How often a link that is up renews its zone keys (0: only at sign-on). */
+  keyExchangeMs: number;
 }
 
 /** Tags on the book rings carry the worker generation in the top byte and the context id below. */
@@ -54,7 +56,7 @@ export default async function serve(data: WorkerData): Promise<void> {
   const bell = Doorbell.attach(data.bell);
   const control = new Int32Array(data.control);
   const generation = data.generation << ID_BITS;
-  const hosts = data.links.length === 0 ? undefined : new HostLinks(data.links, { acquirerId: data.acquirerId, hsm, zmk: hsm.importKey(data.zmk), log });
+  const hosts = data.links.length === 0 ? undefined : new HostLinks(data.links, { acquirerId: data.acquirerId, hsm, zmk: hsm.importKey(data.zmk), keyExchangeMs: data.keyExchangeMs, log });
 
   // Work done outside the drain loop (a waiting step answered by a timer or a host link) is
   // published at the end of its own event-loop turn: the loop may be resting for a while.

@@ -4,7 +4,8 @@
  * answers by the link's own STAN and F41; a silent host times a request out without holding up the
  * others; the bound on requests in flight refuses the one past it; when the host dies every
  * request in flight fails at once, and the link comes back by itself when the host does. Garbage
- * from a host drops the connection, and the link reconnects.
+ * from a host drops the connection, and the link reconnects. While up, the link renews its zone
+ * keys without losing a request, and a renewal that fails keeps the keys and the connection.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { HostLink, type LinkFailure } from '../../src/channels/index.js';
-import { HostMessage } from '../../src/codec/index.js';
+import { HOST_LENGTH_PREFIX, HostMessage, decodeHostFrame } from '../../src/codec/index.js';
 import { DEMO_ZMK } from '../../src/hostsim/index.js';
-import { Lmk, SecurityModule } from '../../src/security/index.js';
-import { startSimHost, type SimProcess } from '../hostsim/host-client.js';
+import { Lmk, SecurityModule, encryptPinBlock } from '../../src/security/index.js';
+import { PAN, PIN, pack, startSimHost, type SimProcess } from '../hostsim/host-client.js';
 import { sleep, withTimeout } from '../switch/harness.js';
 
 const hsm = new SecurityModule(new Lmk(Buffer.alloc(32, 7)));
@@ -42,7 +43,7 @@ class Answers {
 
 function sale(amount: number, tid = '10000001'): HostMessage {
   const m = new HostMessage('0200');
-  m.set(2, '6217001234567894');
+  m.set(2, PAN);
   m.set(3, '000000');
   m.set(4, String(amount).padStart(12, '0'));
   m.set(14, '3012');
@@ -207,4 +208,154 @@ t.test('an answer after its deadline is logged and dropped; the link carries on'
   const next = answers.expect(2);
   l.send(sale(400), 2, 5000);
   t.equal((await next).answer?.text(39), '00', 'the next request is answered');
+});
+
+/** The type of a subtest's `t`. */
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
+
+/** Calls `onFrame` with each whole host frame (length prefix included) that `socket` receives. */
+function onFrames(socket: net.Socket, onFrame: (frame: Buffer) => void): void {
+  let rest = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    rest = Buffer.concat([rest, chunk]);
+    for (;;) {
+      const end = HOST_LENGTH_PREFIX + Number(rest.toString('latin1', 0, HOST_LENGTH_PREFIX));
+      if (rest.length < HOST_LENGTH_PREFIX || rest.length < end) return;
+      onFrame(Buffer.from(rest.subarray(0, end)));
+      rest = rest.subarray(end);
+    }
+  });
+}
+
+const isKeyExchange = (msg: HostMessage): boolean => msg.text(70) === '101';
+
+/**
+ * A man in the middle between a link and the simulator. Frames pass both ways, except that the
+ * host's answers to key exchanges arrive `keysLateMs` late (what else the host answers meanwhile
+ * passes them), and `answerKeys` may answer a key exchange itself: the host never sees that one.
+ */
+async function between(
+  t: Tap,
+  hostPort: number,
+  o: { keysLateMs?: number; answerKeys?: (request: HostMessage) => HostMessage | undefined },
+): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  const server = net.createServer((link) => {
+    connections++;
+    const host = net.connect(hostPort, '127.0.0.1');
+    const close = (): void => {
+      link.destroy();
+      host.destroy();
+    };
+    for (const s of [link, host]) s.on('error', close).on('close', close);
+    onFrames(link, (frame) => {
+      const request = decodeHostFrame(frame);
+      const answer = isKeyExchange(request) ? o.answerKeys?.(request) : undefined;
+      if (answer === undefined) host.write(frame);
+      else link.write(pack(answer));
+    });
+    onFrames(host, (frame) => {
+      if (isKeyExchange(decodeHostFrame(frame))) setTimeout(() => link.write(frame), o.keysLateMs ?? 0);
+      else link.write(frame);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
+}
+
+/** A terminal's PIN key, in the clear (the terminal's side) and loaded (the switch's). */
+const PIK_CLEAR = Buffer.from('0123456789ABCDEFFEDCBA9876543210', 'hex');
+const PIK = hsm.loadKey(hsm.importKey(PIK_CLEAR));
+
+/** A sale of a whole number of yuan (the simulator approves it), with a PIN block under the link's zone PIN key of now when `pin`. */
+function approvable(l: HostLink, n: number, pin: boolean): HostMessage {
+  const m = sale(100 * (1 + (n % 500)), `1000${String(n % 10_000).padStart(4, '0')}`);
+  // As the pipeline does: translated to the zone PIN key of the moment, and sent at once.
+  if (pin) m.set(52, hsm.translatePin(PIK, l.zpk!, encryptPinBlock(PIK_CLEAR, PAN, PIN), PAN));
+  return m;
+}
+
+/** Sends approvable sales, one every `everyMs`, until `done` (checked after each); resolves with every outcome. */
+async function trickle(l: HostLink, answers: Answers, everyMs: number, done: (sent: number) => boolean) {
+  const outcomes: Promise<{ answer: HostMessage | null; failure: LinkFailure | null }>[] = [];
+  for (let n = 0; !done(n); n++) {
+    if (n > 2000) throw new Error('the trickle never ended');
+    const ticket = 1000 + n;
+    outcomes.push(answers.expect(ticket));
+    const refused = l.send(approvable(l, n, n % 2 === 0), ticket, 5000);
+    if (refused !== null) throw new Error(`request ${n} not sent: ${refused}`);
+    await sleep(everyMs);
+  }
+  return Promise.all(outcomes);
+}
+
+/** `{ '00': n }` when every outcome is an answer 00; otherwise what went wrong, counted. */
+function codes(outcomes: { answer: HostMessage | null; failure: LinkFailure | null }[]): Record<string, number> {
+  const count: Record<string, number> = {};
+  for (const o of outcomes) {
+    const what = o.failure ?? o.answer?.text(39) ?? 'no F39';
+    count[what] = (count[what] ?? 0) + 1;
+  }
+  return count;
+}
+
+t.test('renews its zone keys while up and every request still gets the host\'s real answer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'posp-link-'));
+  // Answers 150 ms late: those to requests sent just before a renewal come after it, under the old key.
+  const sim = await startSimulator(dir, 0, ['--log-level', 'info', '--latency-ms', '150']);
+  // Key exchange answers 50 ms late: requests come while a renewal is in flight, after the host has replaced its keys.
+  const middle = await between(t, sim.port, { keysLateMs: 50 });
+  const answers = new Answers();
+  const l = link(middle.port, answers, { keyExchangeMs: 300 });
+  t.teardown(() => {
+    l.close();
+    sim.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until('link up', () => l.state === 'up');
+  t.equal(l.keyExchanges, 1, 'the sign-on\'s key exchange');
+
+  const outcomes = await trickle(l, answers, 10, (sent) => sent >= 100 && l.keyExchanges >= 3);
+  t.ok(l.keyExchanges >= 3, `renewed at least twice while requests flowed (${l.keyExchanges - 1} renewals, ${outcomes.length} requests)`);
+  t.same(codes(outcomes), { '00': outcomes.length }, 'every request approved by the host: no MAC failure, no timeout, no A0, no 55');
+  const exchanged = sim.output().split('\n').filter((line) => line.includes('zone keys exchanged')).length;
+  t.ok(exchanged >= 3, `the host replaced its keys each time (${exchanged} key exchanges in its log)`);
+  t.equal(middle.connections(), 1, 'on one connection');
+  t.equal(l.state, 'up');
+});
+
+t.test('a renewal refused (not 00, or keys whose KCV does not match) keeps the current keys and the connection', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'posp-link-'));
+  const sim = await startSimulator(dir);
+  let keyExchanges = 0;
+  // The sign-on's key exchange reaches the host, the next two are refused on its behalf, the rest reach it again.
+  const middle = await between(t, sim.port, {
+    answerKeys: (request) => {
+      keyExchanges++;
+      if (keyExchanges === 1 || keyExchanges > 3) return undefined;
+      const answer = new HostMessage('0810').set(7, request.text(7)).set(11, request.text(11)).set(70, '101');
+      if (keyExchanges === 2) return answer.set(39, '96');
+      return answer.set(39, '00').set(48, '0'.repeat(32) + 'FFFFFF' + '0'.repeat(32) + 'FFFFFF');
+    },
+  });
+  const answers = new Answers();
+  const lines: string[] = [];
+  const l = link(middle.port, answers, { keyExchangeMs: 200, log: pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) }) });
+  t.teardown(() => {
+    l.close();
+    sim.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until('link up', () => l.state === 'up');
+
+  const outcomes = await trickle(l, answers, 10, () => l.keyExchanges >= 2);
+  t.ok(keyExchanges >= 4, 'two renewals were refused before one reached the host and took effect');
+  t.same(codes(outcomes), { '00': outcomes.length }, `every request approved under the keys kept (${outcomes.length} requests)`);
+  const warned = lines.map((s) => JSON.parse(s) as { msg: string; why?: string }).filter((w) => w.msg.includes('zone key renewal failed'));
+  t.equal(warned.length, 2, 'one warning per refused renewal');
+  t.match(warned[0]?.why, /answered 96/);
+  t.match(warned[1]?.why, /check value .* is not the FFFFFF sent with it/);
+  t.notOk(lines.some((s) => s.includes('host link dropped')), 'the connection was not dropped');
+  t.equal(middle.connections(), 1, 'one connection throughout');
 });
