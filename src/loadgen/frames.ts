@@ -12,7 +12,8 @@
  * F13 date), which no one can know ahead of time. So while a terminal is signed in, it also
  * performs live the sales its void frames will void and the pre-auths its completion frames will
  * complete, and those frames are built from the real answers. Every frame of a file is approved
- * when the file is played once, in order, one connection per terminal.
+ * when the file is played once, in order, one connection per terminal (off-us sales: when the
+ * switch has a host link up that approves them, such as `posp start --demo --host-sim`).
  *
  * Frame file format ("PFRM"), all integers unsigned big-endian:
  *
@@ -26,7 +27,7 @@
  * Terminal i of the file is played by connection i of the load generator, frames in file order.
  */
 import fs from 'node:fs';
-import { DEMO, demoPan } from '../store/index.js';
+import { DEMO, demoOffUsPan, demoPan } from '../store/index.js';
 import { SimTerminal, type CardData, type Receipt } from './terminal.js';
 
 export const FRAME_FILE_MAGIC = 'PFRM';
@@ -35,9 +36,11 @@ export class FramesUsageError extends Error {}
 
 /**
  * Request kinds of a frame file: sale, balance inquiry, sale void (of a sale done live), pre-auth,
- * pre-auth completion (of a pre-auth done live). Names as in `posp loadgen --mix`.
+ * pre-auth completion (of a pre-auth done live), and a sale on an off-us demo card (BIN 621700,
+ * which the demo routes to the host link `sim`). Names as in `posp loadgen --mix`; a new kind goes
+ * last, so that files of older mixes keep their order for a given seed.
  */
-export const FRAME_KINDS = ['sale', 'balance', 'void', 'preauth', 'completion'] as const;
+export const FRAME_KINDS = ['sale', 'balance', 'void', 'preauth', 'completion', 'offus'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 /** Relative weights of the request kinds a frame file holds. */
@@ -47,7 +50,7 @@ function isFrameKind(name: string): name is FrameKind {
   return (FRAME_KINDS as readonly string[]).includes(name);
 }
 
-/** `sale`, `balance`, or weights such as `sale:60,balance:15,void:10,preauth:8,completion:7` (no weight = 1). */
+/** `sale`, `balance`, or weights such as `sale:60,balance:15,void:10,preauth:8,completion:7,offus:5` (no weight = 1). */
 export function parseFrameMix(text: string): FrameMix {
   const mix = Object.fromEntries(FRAME_KINDS.map((k) => [k, 0])) as FrameMix;
   const given = new Set<FrameKind>();
@@ -164,8 +167,18 @@ function randomCard(random: () => number, cards: number): CardData {
   return { pan: demoPan(1 + Math.floor(random() * cards)), expiry: DEMO.expiry, pin: DEMO.pin };
 }
 
+/** The off-us demo card of the same number as `randomCard` draws: the host's card, not the account system's. */
+function randomOffUsCard(random: () => number, cards: number): CardData {
+  return { pan: demoOffUsPan(1 + Math.floor(random() * cards)), expiry: DEMO.expiry, pin: DEMO.pin };
+}
+
 function randomAmount(random: () => number): number {
   return 1 + Math.floor(random() * 10_000);
+}
+
+/** Whole yuan: the host simulator decides by the last two digits, and `00` is an approval. */
+function randomWholeYuan(random: () => number): number {
+  return 100 * (1 + Math.floor(random() * 100));
 }
 
 /** Sends the originals of one signed-in terminal (pipelined: the switch answers a connection in order) and keeps their receipts. */
@@ -221,6 +234,7 @@ function buildTerminalFrames(p: TerminalPlan, options: FramesOptions): Buffer[] 
       case 'sale': return term.pack(term.sale(randomCard(random, options.cards), randomAmount(random)));
       case 'balance': return term.pack(term.balanceInquiry(randomCard(random, options.cards)));
       case 'preauth': return term.pack(term.preAuth(randomCard(random, options.cards), randomAmount(random)));
+      case 'offus': return term.pack(term.sale(randomOffUsCard(random, options.cards), randomWholeYuan(random)));
       case 'void': return term.pack(term.saleVoid(p.sales[voids++]));
       case 'completion': {
         const preAuth = p.preAuths[completions++];

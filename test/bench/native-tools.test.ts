@@ -3,7 +3,9 @@
  * generator run against each other for about a second, and the load generator's response checks
  * (MTI, F11, F39 found by walking the terminal bitmap) run against a small fake switch here.
  * Frame files (`posp frames`): the --mix parsing, and a file with every kind (voids and completions
- * of originals performed live) played by the C load generator against a real switch, all `00`.
+ * of originals performed live) played by the C load generator against a real switch, all `00`;
+ * off-us frames are on the off-us BIN and the host simulator of `posp start --demo --host-sim`
+ * approves them.
  * A test of the tools, not a timing test: it only asserts that the numbers are sane.
  */
 import t from 'tap';
@@ -13,13 +15,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, responseTpdu } from '../../src/codec/index.js';
 import { framesCommand } from '../../src/cli/frames.js';
 import { decodeFrameFile, encodeFrameFile, kindCounts, parseFrameMix, writeFrameFile, type FrameKind, type FramesOptions } from '../../src/loadgen/frames.js';
 import { SimTerminal } from '../../src/loadgen/terminal.js';
-import { DEMO, demoPan } from '../../src/store/index.js';
+import { DEMO, demoOffUsPan, demoPan } from '../../src/store/index.js';
+import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { classify, type TxnType } from '../../src/txn/index.js';
-import { card, signedIn, startDemo } from '../switch/harness.js';
+import { readSettlement } from '../hostsim/host-client.js';
+import { RawClient, card, signedIn, sleep, startDemo, type Demo } from '../switch/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const NATIVE = path.join(ROOT, 'native-bench');
@@ -92,12 +97,13 @@ function sane(t: Tap, r: LoadgenJson, what: string): void {
 
 const REALISTIC = 'sale:60,balance:15,void:10,preauth:8,completion:7';
 
-t.test('--mix: the five kinds with weights, and every bad input refused with a reason', async (t) => {
-  t.same(parseFrameMix('sale'), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0 }, 'a bare kind weighs 1');
-  t.same(parseFrameMix(REALISTIC), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7 });
-  t.same(parseFrameMix('void:0.5,completion:2,balance:0'), { sale: 0, balance: 0, void: 0.5, preauth: 0, completion: 2 }, 'fractions and zeros');
+t.test('--mix: the six kinds with weights, and every bad input refused with a reason', async (t) => {
+  t.same(parseFrameMix('sale'), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0 }, 'a bare kind weighs 1');
+  t.same(parseFrameMix(REALISTIC), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0 });
+  t.same(parseFrameMix('void:0.5,completion:2,balance:0'), { sale: 0, balance: 0, void: 0.5, preauth: 0, completion: 2, offus: 0 }, 'fractions and zeros');
+  t.same(parseFrameMix('sale:3,offus'), { sale: 3, balance: 0, void: 0, preauth: 0, completion: 0, offus: 1 }, 'off-us sales');
   const bad: [string, RegExp][] = [
-    ['refund:5', /unknown request kind "refund".*known: sale, balance, void, preauth, completion/],
+    ['refund:5', /unknown request kind "refund".*known: sale, balance, void, preauth, completion, offus/],
     ['Sale', /unknown request kind "Sale"/],
     ['', /unknown request kind ""/],
     ['sale:60,,void:5', /unknown request kind ""/],
@@ -114,11 +120,11 @@ t.test('--mix: the five kinds with weights, and every bad input refused with a r
 
 t.test('every terminal gets the frames split by weight (largest remainder)', async (t) => {
   const mix = parseFrameMix(REALISTIC);
-  t.same(kindCounts(mix, 100), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7 });
-  t.same(kindCounts(mix, 60), { sale: 36, balance: 9, void: 6, preauth: 5, completion: 4 }, '36 9 6 4.8 4.2');
-  t.same(kindCounts(mix, 1), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0 });
-  t.same(kindCounts(parseFrameMix('sale:1,balance:1,void:1'), 7), { sale: 3, balance: 2, void: 2, preauth: 0, completion: 0 }, 'ties go to the earlier kind');
-  t.same(kindCounts(parseFrameMix('void:0,completion'), 5), { sale: 0, balance: 0, void: 0, preauth: 0, completion: 5 }, 'a zero weight gets none');
+  t.same(kindCounts(mix, 100), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0 });
+  t.same(kindCounts(mix, 60), { sale: 36, balance: 9, void: 6, preauth: 5, completion: 4, offus: 0 }, '36 9 6 4.8 4.2');
+  t.same(kindCounts(mix, 1), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0 });
+  t.same(kindCounts(parseFrameMix('sale:1,balance:1,void:1'), 7), { sale: 3, balance: 2, void: 2, preauth: 0, completion: 0, offus: 0 }, 'ties go to the earlier kind');
+  t.same(kindCounts(parseFrameMix('void:0,completion'), 5), { sale: 0, balance: 0, void: 0, preauth: 0, completion: 5, offus: 0 }, 'a zero weight gets none');
   for (const n of [1, 7, 33, 1000]) {
     const c = kindCounts(mix, n);
     t.equal(Object.values(c).reduce((a, b) => a + b, 0), n, `${n} frames in all`);
@@ -141,6 +147,74 @@ t.test('posp frames: usage errors exit 2 before anything is sent', async (t) => 
   t.equal(stans.code, 2, 'refused before connecting (port 1 would fail otherwise)');
   t.match(stans.err, /plus 499500 live originals exceeds 999000 STANs/);
   t.notOk(fs.existsSync(out), 'no file written');
+});
+
+/** The Luhn check, done here rather than with the code that made the check digit. */
+function luhnValid(pan: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < pan.length; i++) {
+    const d = Number(pan[pan.length - 1 - i]);
+    sum += i % 2 === 0 ? d : d * 2 > 9 ? d * 2 - 9 : d * 2;
+  }
+  return sum % 10 === 0;
+}
+
+/** Until the switch's host link is up an off-us sale is `91`: waits for a live one (another terminal's) to get past that. */
+async function hostLinkUp(t: Tap, demo: Demo): Promise<void> {
+  const term = await signedIn(t, demo, 60);
+  for (let i = 0; i < 100; i++) {
+    const res = await term.request(term.sale({ pan: demoOffUsPan(1), expiry: DEMO.expiry, pin: DEMO.pin }, 100));
+    if (res.text(39) !== '91') return;
+    await sleep(100);
+  }
+  throw new Error('the host link did not come up within 10 s');
+}
+
+t.test('offus frames: off-us demo cards, and posp start --demo --host-sim gets each the host simulator\'s approval', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-frames-offus-'));
+  const sw = await startSwitch(
+    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, hostSim: true, hostSimPort: 0, workers: 1, logLevel: 'silent' },
+    pino({ level: 'silent' }),
+  );
+  t.teardown(async () => {
+    await sw.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  // Played before the link is up, an off-us frame would be 91 for good: its STAN is spent.
+  await hostLinkUp(t, { sw, dataDir, journalPath: '' });
+
+  const file = path.join(dataDir, 'offus.pfrm');
+  const summary = await writeFrameFile(file, {
+    host: '127.0.0.1', port: sw.posPort, terminals: 2, perTerminal: 12, mix: parseFrameMix('sale:1,offus:2'), firstTid: DEMO.firstTid + 40,
+    mid: DEMO.mid, tmk: DEMO.tmk, cards: 20, firstStan: 800, seed: 5,
+  });
+  t.same(summary.kinds, { sale: 8, balance: 0, void: 0, preauth: 0, completion: 0, offus: 16 }, '12 split 4/8 on each of 2 terminals');
+  const frames = decodeFrameFile(fs.readFileSync(file));
+  const requests = frames.map((terminal) => terminal.map((f) => decodeTerminalFrame(f, 0, f.length, true)));
+  const offUs = requests.flat().filter((m) => m.text(2)!.startsWith(DEMO.offUsBin));
+  t.equal(offUs.length, 16, 'the off-us frames are on BIN 621700');
+  t.ok(offUs.every((m) => luhnValid(m.text(2)!)), 'with a good Luhn check digit');
+  t.ok(offUs.every((m) => classify(m)?.type === 'sale' && m.has(52) && m.has(64)), 'sales with a PIN block, MACed');
+  t.ok(offUs.every((m) => Number(m.text(4)) % 100 === 0), 'of whole yuan');
+  t.ok(requests.flat().filter((m) => !offUs.includes(m)).every((m) => m.text(2)!.startsWith(DEMO.onUsBin)), 'the sales are on-us');
+
+  // Played as the C loadgen plays a file: one connection per terminal, frames in order.
+  const answered: { request: TerminalMessage; response: TerminalMessage }[] = [];
+  for (const [i, terminal] of frames.entries()) {
+    const client = await RawClient.connect(sw.posPort, t);
+    for (const [k, frame] of terminal.entries()) {
+      const response = await client.exchange(frame, 30_000);
+      if (response === undefined) throw new Error(`terminal ${i} frame ${k}: no answer`);
+      answered.push({ request: requests[i][k], response: decodeTerminalFrame(response, 0, response.length, true) });
+    }
+    client.close();
+  }
+  const codes: Record<string, number> = {};
+  for (const { response } of answered) codes[response.text(39) ?? 'no F39'] = (codes[response.text(39) ?? 'no F39'] ?? 0) + 1;
+  t.same(codes, { '00': 24 }, 'every frame approved');
+  const settled = readSettlement(path.join(dataDir, 'hostsim'));
+  const byHost = answered.filter(({ response }) => settled.some((r) => r.rrn === response.text(37) && r.auth_code === response.text(38) && r.response_code === '00'));
+  t.same(byHost.map(({ request }) => request), offUs, "the off-us ones, and only those, carry the host simulator's approval (its settlement file has each RRN and auth code)");
 });
 
 if (!has('make') || !has('cc')) {
@@ -262,7 +336,7 @@ if (!has('make') || !has('cc')) {
 
     const file = path.join(work, 'mix.pfrm');
     const summary = await writeFrameFile(file, options(DEMO.firstTid + 10, 7));
-    t.same(summary.kinds, { sale: 72, balance: 18, void: 12, preauth: 9, completion: 9 }, '40 split 24/6/4/3/3 on each of 3 terminals');
+    t.same(summary.kinds, { sale: 72, balance: 18, void: 12, preauth: 9, completion: 9, offus: 0 }, '40 split 24/6/4/3/3 on each of 3 terminals');
     t.equal(summary.originals, 21, 'a live sale per void and a live pre-auth per completion');
     t.equal(summary.firstStan, '000502', 'after the sign-in (501)');
     t.equal(summary.lastStan, '000548', 'the 7 originals, then the 40 frames');
