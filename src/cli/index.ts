@@ -4,6 +4,7 @@ import { FRAMES_USAGE, framesCommand } from './frames.js';
 import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { DISCREPANCIES_USAGE, discrepanciesCommand } from './discrepancies.js';
 import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
+import { ROUTE_USAGE, routeCommand } from './route.js';
 import { START_USAGE, startCommand } from './start.js';
 import { SIM_HOST_USAGE, simHostCommand } from './sim-host.js';
 
@@ -17,6 +18,7 @@ commands:
   ${RECEIPT_USAGE.split('\n').join('\n  ')}
   ${DISCREPANCIES_USAGE.split('\n').join('\n  ')}
   ${AUDIT_USAGE.split('\n').join('\n  ')}
+  ${ROUTE_USAGE.split('\n').join('\n  ')}
   ${DECODE_USAGE.split('\n').join('\n  ')}
 `;
 
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       return auditCommand(args, io);
     case 'decode':
       return decodeCommand(args, io);
+    case 'route':
+      return routeCommand(args, io);
     case undefined:
     case 'help':
     case '--help':

@@ -1,3 +1,4 @@
+import { newAdminToken } from '../ops/index.js';
 import { ConfigError, START_USAGE, loadConfig, startSwitch } from '../switch/index.js';
 
 /** `posp start`: runs the switch until SIGINT/SIGTERM, then stops it cleanly. */
@@ -12,8 +13,11 @@ export async function startCommand(args: string[], io: { out: (s: string) => voi
     }
     throw err;
   }
-  const running = await startSwitch(config);
+  // A demo without a token gets one for this run, shown once here and nowhere else (never logged).
+  const generatedToken = config.demo && config.adminToken === undefined ? newAdminToken() : undefined;
+  const running = await startSwitch({ ...config, adminToken: config.adminToken ?? generatedToken });
   io.out(`posp: terminals on ${config.host}:${running.posPort}, admin and monitor on http://${config.host}:${running.adminPort}/health, data in ${config.dataDir}, business date ${running.businessDate}${running.hostSimPort === undefined ? '' : `, host simulator on ${config.host}:${running.hostSimPort}`}; recovery replayed ${running.replayed} journal entries in ${running.recoveryMs} ms`);
+  if (generatedToken !== undefined) io.out(`admin token: ${generatedToken}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -1,6 +1,10 @@
 import type { Logger } from 'pino';
 import type * as Uws from 'uWebSockets.js';
+import { AdminAuth } from './auth.js';
+import { ApiRoutes } from './http.js';
 import { renderMetrics, type Metric } from './metrics.js';
+import { ReferenceDesk, type ReferenceBook } from './reference.js';
+import { routesApi } from './routes-api.js';
 import { loadUws } from './uws.js';
 
 export interface AdminStatus {
@@ -10,13 +14,20 @@ export interface AdminStatus {
   metrics(): Metric[];
 }
 
-/** The admin and monitoring HTTP endpoint (uWebSockets.js). */
+/** What the REST API under /api/v1 works with. */
+export interface AdminApiOptions {
+  /** The bootstrap admin token; without one every /api/v1 request is answered 503. */
+  token: string | undefined;
+  book: ReferenceBook;
+}
+
+/** The admin and monitoring HTTP endpoint (uWebSockets.js): /health and /metrics open, /api/v1 behind a bearer token. */
 export class AdminServer {
   private listenSocket: Uws.us_listen_socket | null = null;
   private readonly app: Uws.TemplatedApp;
   private readonly uws: typeof Uws;
 
-  constructor(status: AdminStatus, private readonly log: Logger) {
+  constructor(status: AdminStatus, api: AdminApiOptions, private readonly log: Logger) {
     this.uws = loadUws();
     this.app = this.uws
       .App()
@@ -34,14 +45,15 @@ export class AdminServer {
           res.writeHeader('content-type', 'text/plain; version=0.0.4');
           res.end(text);
         });
-      })
-      .any('/*', (res, req) => {
-        const path = req.getUrl();
-        res.cork(() => {
-          res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ error: `no such endpoint: ${path}` }));
-        });
       });
+    routesApi(new ApiRoutes(this.app, new AdminAuth(api.token), log), new ReferenceDesk(api.book));
+    this.app.any('/*', (res, req) => {
+      const path = req.getUrl();
+      res.cork(() => {
+        res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ error: `no such endpoint: ${path}` }));
+      });
+    });
   }
 
   listen(host: string, port: number): Promise<number> {

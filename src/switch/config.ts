@@ -32,10 +32,14 @@ export interface SwitchConfig {
   hostSimPort: number;
   /** Acquirer/issuer hosts: `NAME=HOST:PORT,...`, one link to each from every pipeline worker. */
   links: string;
+  /** Minutes between renewals of a host link's zone keys while it is up; 0: only at sign-on. */
+  keyExchangeMinutes: number;
   /** The zone master key shared with the hosts (32 hex digits, POSP_ZMK); `--demo` uses the demo ZMK. */
   zmk?: string;
   /** The LMK in hex (POSP_LMK); otherwise `<data>/lmk.key`, created on first start. */
   lmk?: string;
+  /** The bootstrap admin token for the admin API (POSP_ADMIN_TOKEN); without one the API answers 503. */
+  adminToken?: string;
 }
 
 export const DEFAULTS: SwitchConfig = {
@@ -59,6 +63,7 @@ export const DEFAULTS: SwitchConfig = {
   hostSim: false,
   hostSimPort: 7000,
   links: '',
+  keyExchangeMinutes: 60,
 };
 
 /** Option name → config key and type. The same table serves flags, env vars and the config file. */
@@ -83,14 +88,18 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   'host-sim': { key: 'hostSim', type: 'boolean' },
   'host-sim-port': { key: 'hostSimPort', type: 'number' },
   links: { key: 'links', type: 'string' },
+  'key-exchange-minutes': { key: 'keyExchangeMinutes', type: 'number' },
   zmk: { key: 'zmk', type: 'string' },
   lmk: { key: 'lmk', type: 'string' },
+  'admin-token': { key: 'adminToken', type: 'string' },
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
-            [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N]
+            [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
+            [--key-exchange-minutes N]
+  --admin-token (better POSP_ADMIN_TOKEN: flags show in ps) guards /api/v1; --demo without one prints a fresh one.
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
   Precedence: flag, then environment, then the --config JSON file (same names), then defaults.`;
 

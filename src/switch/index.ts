@@ -108,12 +108,13 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       control: new SharedArrayBuffer(4),
       links,
       zmk: zmk ?? '',
+      keyExchangeMs: config.keyExchangeMinutes * 60_000,
     };
     slots.push({ data, link: { frames, responses, bell } });
   }
 
   // --workers 0: the pipeline runs on this thread, with its own pair of book rings and host links.
-  const inlineHosts = config.workers === 0 && links.length > 0 ? new HostLinks(links, { acquirerId: config.acquirerId, hsm, zmk: hsm.importKey(zmk!), log }) : undefined;
+  const inlineHosts = config.workers === 0 && links.length > 0 ? new HostLinks(links, { acquirerId: config.acquirerId, hsm, zmk: hsm.importKey(zmk!), keyExchangeMs: config.keyExchangeMinutes * 60_000, log }) : undefined;
   const inline =
     config.workers === 0
       ? new InlinePipeline({
@@ -208,6 +209,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       }),
       metrics: () => pressureMetrics(gauges.snapshot()),
     },
+    { token: config.adminToken, book: { control: (change) => book.control(change), appliedSeq: () => gauges.applied, state } },
     log,
   );
   const adminPort = await admin.listen(config.host, config.adminPort);
