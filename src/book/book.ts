@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
 import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
-import { dayNumber, RC, ROUTE_TIMEOUT_MS, routeProblem, type Route } from '../txn/index.js';
+import { dayNumber, isDate, RC, ROUTE_TIMEOUT_MS, routeProblem, type Route } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
 import { BookGauges, Throttle } from './pressure.js';
@@ -323,12 +323,6 @@ const SCRATCH_REPLY: Reply = emptyReply();
 
 function controlEntry(change: ControlChange, at: number): JournalEntry {
   return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: RC.APPROVED, route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${change.key}` : '' };
-}
-
-function isDate(yyyymmdd: string): boolean {
-  if (!/^\d{8}$/.test(yyyymmdd)) return false;
-  const d = new Date(Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8))));
-  return d.getUTCDate() === Number(yyyymmdd.slice(6, 8)) && d.getUTCMonth() === Number(yyyymmdd.slice(4, 6)) - 1;
 }
 
 function standInLimitValid(limit: unknown): boolean {

@@ -6,6 +6,8 @@ import { DISCREPANCIES_USAGE, discrepanciesCommand } from './discrepancies.js';
 import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
 import { ROUTE_USAGE, routeCommand } from './route.js';
 import { START_USAGE, startCommand } from './start.js';
+import { DAY_CUT_USAGE, dayCutCommand } from './day-cut.js';
+import { BACKLINE_USAGE, backlineCommand } from './backline.js';
 import { SIM_HOST_USAGE, simHostCommand } from './sim-host.js';
 
 const USAGE = `usage: posp <command> [options]
@@ -13,6 +15,8 @@ const USAGE = `usage: posp <command> [options]
 commands:
   ${START_USAGE.split('\n').join('\n  ')}
   ${SIM_HOST_USAGE.split('\n').join('\n  ')}
+  ${DAY_CUT_USAGE.split('\n').join('\n  ')}
+  ${BACKLINE_USAGE.split('\n').join('\n  ')}
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${FRAMES_USAGE.split('\n').join('\n  ')}
   ${RECEIPT_USAGE.split('\n').join('\n  ')}
@@ -35,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
       return startCommand(args, io);
     case 'sim-host':
       return simHostCommand(args, io);
+    case 'day-cut':
+      return dayCutCommand(args, io);
+    case 'backline':
+      return backlineCommand(args, io);
     case 'loadgen':
       return loadgenCommand(args, io);
     case 'frames':

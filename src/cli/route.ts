@@ -1,3 +1,4 @@
+import { adminOf, callAdmin, type AdminCall, type Io } from './admin-client.js';
 import { readFileSync } from 'node:fs';
 
 export const ROUTE_USAGE = `posp route list | get ID | set ID (--file F | JSON) | delete ID [--admin http://HOST:PORT] [--token T]
@@ -5,22 +6,6 @@ export const ROUTE_USAGE = `posp route list | get ID | set ID (--file F | JSON) 
   --admin  the admin port (POSP_ADMIN, default http://127.0.0.1:8080)
   --token  the admin token (better POSP_ADMIN_TOKEN: flags show in ps)
   Exit 0 done, 1 refused (the switch's reason on stderr) or switch unreachable, 2 usage.`;
-
-const DEFAULT_ADMIN = 'http://127.0.0.1:8080';
-/** An admin request answers once the change is durable and applied: seconds at worst. */
-const REQUEST_TIMEOUT_MS = 30_000;
-
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-/** One request to the admin API, as the command line asked for it. */
-interface AdminCall {
-  method: 'GET' | 'PUT' | 'DELETE';
-  path: string;
-  body?: string;
-}
 
 class UsageError extends Error {}
 
@@ -37,9 +22,7 @@ export async function routeCommand(args: string[], io: Io): Promise<number> {
     io.err(`${err.message}\n${ROUTE_USAGE}`);
     return 2;
   }
-  const admin = (options.get('admin') ?? process.env.POSP_ADMIN ?? DEFAULT_ADMIN).replace(/\/+$/, '');
-  const token = options.get('token') ?? process.env.POSP_ADMIN_TOKEN;
-  return send(admin, token, call, io);
+  return callAdmin(adminOf(options), call, io);
 }
 
 /** Positional words and `--name value` / `--name=value` options. */
@@ -91,39 +74,5 @@ function readRuleFile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-/** Makes the call; prints the answer (0), or the switch's reason or why it could not be reached (1). */
-async function send(admin: string, token: string | undefined, call: AdminCall, io: Io): Promise<number> {
-  let res: Response;
-  try {
-    res = await fetch(admin + call.path, {
-      method: call.method,
-      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(call.body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: call.body,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    io.err(`cannot reach the switch at ${admin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-    return 1;
-  }
-  const text = await res.text();
-  const answer = parseAnswer(text);
-  if (!res.ok) {
-    const reason = typeof answer === 'object' && answer !== null && 'error' in answer ? String(answer.error) : text;
-    io.err(`refused (HTTP ${res.status}): ${reason}`);
-    return 1;
-  }
-  io.out(JSON.stringify(answer));
-  return 0;
-}
-
-function parseAnswer(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

@@ -5,6 +5,8 @@ import { ApiRoutes } from './http.js';
 import { renderMetrics, type Metric } from './metrics.js';
 import { ReferenceDesk, type ReferenceBook } from './reference.js';
 import { routesApi } from './routes-api.js';
+import { dayEndApi } from './day-end-api.js';
+import type { DayCut } from '../day-end/index.js';
 import { loadUws } from './uws.js';
 
 export interface AdminStatus {
@@ -19,6 +21,10 @@ export interface AdminApiOptions {
   /** The bootstrap admin token; without one every /api/v1 request is answered 503. */
   token: string | undefined;
   book: ReferenceBook;
+  /** Cut-over on demand (`posp day-cut`). */
+  dayCut: DayCut;
+  /** Where the back line keeps its state. */
+  dataDir: string;
 }
 
 /** The admin and monitoring HTTP endpoint (uWebSockets.js): /health and /metrics open, /api/v1 behind a bearer token. */
@@ -46,7 +52,9 @@ export class AdminServer {
           res.end(text);
         });
       });
-    routesApi(new ApiRoutes(this.app, new AdminAuth(api.token), log), new ReferenceDesk(api.book));
+    const routes = new ApiRoutes(this.app, new AdminAuth(api.token), log);
+    routesApi(routes, new ReferenceDesk(api.book));
+    dayEndApi(routes, api.dayCut, api.dataDir);
     this.app.any('/*', (res, req) => {
       const path = req.getUrl();
       res.cork(() => {

@@ -12,6 +12,7 @@ const STATUS_LINES: Record<number, string> = {
   400: '400 Bad Request',
   401: '401 Unauthorized',
   404: '404 Not Found',
+  409: '409 Conflict',
   413: '413 Payload Too Large',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
@@ -128,6 +129,11 @@ export class ApiRoutes {
 
   put(pattern: string, handler: ApiHandler): this {
     this.app.put(pattern, (res, req) => this.serve(res, req, pattern, handler, true));
+    return this;
+  }
+
+  post(pattern: string, handler: ApiHandler): this {
+    this.app.post(pattern, (res, req) => this.serve(res, req, pattern, handler, true));
     return this;
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseCutoverTime } from '../day-end/index.js';
 
 /** Everything `posp start` can be told; each option also has a POSP_* environment variable. */
 export interface SwitchConfig {
@@ -40,6 +41,8 @@ export interface SwitchConfig {
   lmk?: string;
   /** The bootstrap admin token for the admin API (POSP_ADMIN_TOKEN); without one the API answers 503. */
   adminToken?: string;
+  /** Local time of day (HH:MM) the business day cuts over, or `off` (only `posp day-cut` moves it). */
+  cutoverAt: string;
 }
 
 export const DEFAULTS: SwitchConfig = {
@@ -64,6 +67,7 @@ export const DEFAULTS: SwitchConfig = {
   hostSimPort: 7000,
   links: '',
   keyExchangeMinutes: 60,
+  cutoverAt: '00:00',
 };
 
 /** Option name → config key and type. The same table serves flags, env vars and the config file. */
@@ -92,13 +96,15 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   zmk: { key: 'zmk', type: 'string' },
   lmk: { key: 'lmk', type: 'string' },
   'admin-token': { key: 'adminToken', type: 'string' },
+  'cutover-at': { key: 'cutoverAt', type: 'string' },
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
             [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
-            [--key-exchange-minutes N]
+            [--key-exchange-minutes N] [--cutover-at HH:MM|off]
+  --cutover-at: local time the business day ends (default 00:00; after noon the new day is tomorrow's date).
   --admin-token (better POSP_ADMIN_TOKEN: flags show in ps) guards /api/v1; --demo without one prints a fresh one.
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
   Precedence: flag, then environment, then the --config JSON file (same names), then defaults.`;
@@ -142,6 +148,11 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
   if (result.maxApplyLag < 1) throw new ConfigError('--max-apply-lag must be at least 1');
   if (result.walLimitMb < 1) throw new ConfigError('--wal-limit-mb must be at least 1');
   if (result.zmk !== undefined && !/^[0-9A-Fa-f]{32}$/.test(result.zmk)) throw new ConfigError('--zmk must be 32 hex digits (a double-length 3DES key)');
+  try {
+    parseCutoverTime(result.cutoverAt);
+  } catch (err) {
+    throw new ConfigError(`--cutover-at: ${(err as Error).message}`);
+  }
 
   return result;
 }

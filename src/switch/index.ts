@@ -7,6 +7,7 @@ import { BookGauges, EventFeed, type BookThreadData, type ControlChange, type Co
 import { Acceptor, HostLinks, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
 import { DEMO_ZMK, HostSimulator } from '../hostsim/index.js';
 import { AdminServer, type Metric } from '../ops/index.js';
+import { CutoverSchedule, DayCut, parseCutoverTime, type BacklineThreadData, type BacklineThreadMessage } from '../day-end/index.js';
 import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
@@ -194,6 +195,17 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   };
   for (const slot of slots) serve(slot);
 
+  // The back line works on ended days in its own thread; it hears of each new business date.
+  const backline = startBacklineThread({ dataDir: config.dataDir, gauges: gauges.sab, businessDate, logLevel: config.logLevel }, log);
+  const control = async (change: ControlChange): Promise<ControlResult> => {
+    const result = await book.control(change);
+    if (change.kind === 'business-date' && !('refused' in result)) backline.post({ businessDate: change.date });
+    return result;
+  };
+  const dayCut = new DayCut({ businessDate: () => book.businessDate, control }, log);
+  const cutAt = parseCutoverTime(config.cutoverAt);
+  const schedule = cutAt === null ? undefined : new CutoverSchedule(dayCut, { businessDate: () => book.businessDate, control }, cutAt, log);
+
   const posPort = await acceptor.listen();
   log.info({ port: posPort, workers: config.workers, businessDate }, 'terminal channel listening');
   const admin = new AdminServer(
@@ -209,7 +221,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       }),
       metrics: () => pressureMetrics(gauges.snapshot()),
     },
-    { token: config.adminToken, book: { control: (change) => book.control(change), appliedSeq: () => gauges.applied, state } },
+    { token: config.adminToken, book: { control, appliedSeq: () => gauges.applied, state }, dayCut, dataDir: config.dataDir },
     log,
   );
   const adminPort = await admin.listen(config.host, config.adminPort);
@@ -225,7 +237,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     pressure: () => gauges.snapshot(),
     log,
     feed,
-    control: (change) => book.control(change),
+    control,
     close() {
       closing ??= stop();
       return closing;
@@ -235,6 +247,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   /** Stops intake first, lets the workers and the book finish what they hold, then closes the stores. */
   async function stop(): Promise<void> {
     running = false;
+    schedule?.stop();
     admin.close();
     await acceptor.close();
     for (const slot of slots) {
@@ -243,6 +256,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     }
     await Promise.all(slots.map((s) => s.task));
     await pool.destroy();
+    await backline.stop();
     await book.stop();
     feed.stop();
     inline?.close();
@@ -265,6 +279,29 @@ function pressureMetrics(p: PressureSnapshot): Metric[] {
     { name: 'posp_journal_durable_seq', help: 'Highest journal seq made durable.', type: 'counter', value: p.durableSeq },
     { name: 'posp_lmdb_applied_seq', help: 'Highest journal seq LMDB holds.', type: 'counter', value: p.appliedSeq },
   ];
+}
+
+interface BacklineHandle {
+  post(msg: BacklineThreadMessage): void;
+  /** Lets the stage under way finish, then ends the thread. */
+  stop(): Promise<void>;
+}
+
+function startBacklineThread(data: BacklineThreadData, log: Logger): BacklineHandle {
+  const thread = new Worker(new URL('../day-end/backline-thread.js', import.meta.url), { workerData: data });
+  const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+  thread.on('error', (err) => log.error({ err }, 'back line thread failed'));
+  return {
+    post: (msg) => thread.postMessage(msg),
+    async stop() {
+      thread.postMessage({ stop: true } satisfies BacklineThreadMessage);
+      await new Promise<void>((resolve) => {
+        thread.on('message', (msg: { stopped?: boolean }) => msg.stopped && resolve());
+        void exited.then(resolve);
+      });
+      await thread.terminate();
+    },
+  };
 }
 
 interface BookHandle {

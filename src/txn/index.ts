@@ -15,5 +15,5 @@ export {
 export { expired, luhnCheckDigit, luhnValid, maskPan } from './card.js';
 export { F, FINANCIAL_ECHO, HF, MANAGEMENT_ECHO, NMC, RC, REVERSAL_REPEATS, type ResponseCode } from './vocabulary.js';
 export { batchOf, requestKey, requestKeyOf } from './keys.js';
-export { dayNumber, localDate } from './dates.js';
+export { dayAfter, dayNumber, isDate, localDate, parseBusinessDate } from './dates.js';
 export { ROUTE_TIMEOUT_MS, RoutingTable, pickLink, routeProblem, type Route, type RouteQuery, type RouteTarget } from './routing.js';
