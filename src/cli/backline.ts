@@ -4,10 +4,11 @@ import { StateStore } from '../store/index.js';
 import { parseBusinessDate } from '../txn/index.js';
 import type { Io } from './admin-client.js';
 
-export const BACKLINE_USAGE = `posp backline status [--data DIR] [--json] | run --date YYYYMMDD [--data DIR]
+export const BACKLINE_USAGE = `posp backline status [--data DIR] [--json] | run --date YYYYMMDD [--data DIR] [--host-settlement DIR]
   status: where each ended business day stands in the back line (stages: ${STAGES.map((s) => s.name).join(' → ')}).
   run: runs every stage of one ended day again (after a data repair), with the switch stopped or
-  running; the results are the same for the same journal.`;
+  running; the results are the same for the same journal. --host-settlement: the directory of the
+  host's settlement-YYYYMMDD.csv files to reconcile against (none: the host side is not compared).`;
 
 /** `posp backline`: the back line's state per business day, and re-running a day. */
 export async function backlineCommand(args: string[], io: Io): Promise<number> {
@@ -20,7 +21,7 @@ export async function backlineCommand(args: string[], io: Io): Promise<number> {
       continue;
     }
     const value = rest[++i];
-    if (!['data', 'date'].includes(name) || value === undefined) {
+    if (!['data', 'date', 'host-settlement'].includes(name) || value === undefined) {
       io.err(`unexpected ${rest[i - 1]}\n${BACKLINE_USAGE}`);
       return 2;
     }
@@ -34,7 +35,7 @@ export async function backlineCommand(args: string[], io: Io): Promise<number> {
       io.err(`backline run needs --date YYYYMMDD\n${BACKLINE_USAGE}`);
       return 2;
     }
-    return run(dataDir, date, io);
+    return run(dataDir, date, options, io);
   }
   io.err(`${action === undefined ? 'backline needs an action' : `unknown action ${action}`}\n${BACKLINE_USAGE}`);
   return 2;
@@ -51,9 +52,9 @@ function status(dataDir: string, json: boolean, io: Io): number {
   return 0;
 }
 
-async function run(dataDir: string, date: string, io: Io): Promise<number> {
+async function run(dataDir: string, date: string, options: Map<string, string>, io: Io): Promise<number> {
   const state = new StateStore(dataDir);
-  const backline = new Backline(dataDir, state, () => Number.MAX_SAFE_INTEGER, pino({ level: 'warn' }));
+  const backline = new Backline(dataDir, state, () => Number.MAX_SAFE_INTEGER, options.get('host-settlement'), pino({ level: 'warn' }));
   try {
     const days = backlineDays(dataDir);
     if (!days.some((d) => d.date === date && d.stage !== '')) {

@@ -4,6 +4,8 @@ import { FRAMES_USAGE, framesCommand } from './frames.js';
 import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { DISCREPANCIES_USAGE, discrepanciesCommand } from './discrepancies.js';
 import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
+import { REPORT_USAGE, reportCommand } from './report.js';
+import { SEARCH_USAGE, searchCommand } from './search.js';
 import { ROUTE_USAGE, routeCommand } from './route.js';
 import { START_USAGE, startCommand } from './start.js';
 import { DAY_CUT_USAGE, dayCutCommand } from './day-cut.js';
@@ -20,6 +22,8 @@ commands:
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${FRAMES_USAGE.split('\n').join('\n  ')}
   ${RECEIPT_USAGE.split('\n').join('\n  ')}
+  ${REPORT_USAGE.split('\n').join('\n  ')}
+  ${SEARCH_USAGE.split('\n').join('\n  ')}
   ${DISCREPANCIES_USAGE.split('\n').join('\n  ')}
   ${AUDIT_USAGE.split('\n').join('\n  ')}
   ${ROUTE_USAGE.split('\n').join('\n  ')}
@@ -49,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       return framesCommand(args, io);
     case 'receipt':
       return receiptCommand(args, io);
+    case 'report':
+      return reportCommand(args, io);
+    case 'search':
+      return searchCommand(args, io);
     case 'discrepancies':
       return discrepanciesCommand(args, io);
     case 'audit':

@@ -2,7 +2,7 @@
 // reconciliation) runs here, so none of it takes CPU time from the front line's event loops.
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { BookGauges } from '../book/index.js';
+import { BookGauges, setThreadNice, threadId } from '../book/index.js';
 import { StateStore } from '../store/index.js';
 import { Backline } from './backline.js';
 
@@ -11,6 +11,8 @@ export interface BacklineThreadData {
   /** The book's gauges: how far LMDB has applied the journal. */
   gauges: SharedArrayBuffer;
   businessDate: string;
+  /** The host's settlement files, for reconciliation (`--host-settlement`, or the simulator's under `--host-sim`). */
+  hostSettlement: string | undefined;
   logLevel: string;
 }
 
@@ -23,11 +25,15 @@ export interface BacklineThreadMessage {
 /** How often ended days that could not run yet (LMDB behind, a stage failed) are tried again. */
 const RETRY_MS = 5000;
 
+/** Batch work takes only what the front line leaves: the lowest priority, for good. */
+const BACKGROUND_NICE = 19;
+
 const data = workerData as BacklineThreadData;
 const log = pino({ level: data.logLevel }).child({ part: 'backline' });
+if (!setThreadNice(threadId(), BACKGROUND_NICE)) log.warn('the back line thread could not lower its priority: day-end work competes with the front line');
 const state = new StateStore(data.dataDir);
 const gauges = BookGauges.attach(data.gauges);
-const backline = new Backline(data.dataDir, state, () => gauges.applied, log);
+const backline = new Backline(data.dataDir, state, () => gauges.applied, data.hostSettlement, log);
 let businessDate = data.businessDate;
 let work = Promise.resolve();
 

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { journalDates, type StateStore } from '../store/index.js';
 import { closeAccounts } from './accounts.js';
+import { clearDay } from './clearing.js';
+import { backlineDir, dayDir, writeAtomically } from './files.js';
+import { exportDay } from './parquet.js';
+import { reconcileDay } from './reconciliation.js';
+import { renderReport, reportDay } from './reports.js';
 import { isSealed, lastSeqOf, sealDay } from './seal.js';
 
 /** What a stage of the back line is given. */
@@ -11,6 +16,8 @@ export interface BacklineContext {
   dataDir: string;
   date: string;
   state: StateStore;
+  /** The directory of the host's settlement files, to reconcile against; undefined: no host side. */
+  hostSettlement: string | undefined;
   log: Logger;
 }
 
@@ -25,7 +32,22 @@ export type Stage = (ctx: BacklineContext) => unknown;
 export const STAGES: readonly { name: string; run: Stage }[] = [
   { name: 'sealed', run: ({ dataDir, date }) => ({ sha256: sealDay(dataDir, date) }) },
   { name: 'accounts-closed', run: ({ dataDir, date, state }) => closeAccounts(dataDir, date, accountsOf(state)) },
+  { name: 'exported', run: ({ dataDir, date }) => exportDay({ dataDir, date }) },
+  { name: 'cleared', run: async ({ dataDir, date, state }) => ({ merchants: (await clearDay({ dataDir, date, mccOf: (mid) => state.merchants.get(mid)?.mcc })).merchants.length }) },
+  { name: 'reconciled', run: ({ dataDir, date, hostSettlement }) => reconcileDay({ dataDir, date, hostSettlement }).counts },
+  { name: 'reported', run: writeReports },
 ];
+
+/** The day's report as CSV and as the HTML page with its charts, beside the day's other files. */
+async function writeReports({ dataDir, date }: BacklineContext): Promise<{ files: string[] }> {
+  const report = await reportDay({ dataDir, date });
+  const files = (['csv', 'html'] as const).map((format) => {
+    const path = join(dayDir(dataDir, date), `report-${date}.${format}`);
+    writeAtomically(path, renderReport(report, format));
+    return path;
+  });
+  return { files };
+}
 
 function* accountsOf(state: StateStore) {
   state.refresh();
@@ -43,10 +65,6 @@ export interface DayStatus {
   /** What the last stage reported, or why it failed. */
   detail: string;
   error: string;
-}
-
-export function backlineDir(dataDir: string): string {
-  return join(dataDir, 'backline');
 }
 
 /** Every day the back line has taken up, oldest first (none before the first day ends). */
@@ -111,6 +129,7 @@ export class Backline {
     private readonly dataDir: string,
     private readonly state: StateStore,
     private readonly appliedSeq: () => number,
+    private readonly hostSettlement: string | undefined,
     private readonly log: Logger,
   ) {
     this.ledger = new BacklineLedger(dataDir);
@@ -141,7 +160,7 @@ export class Backline {
     for (const stage of STAGES.slice(done + 1)) {
       const started = Date.now();
       try {
-        const detail = await stage.run({ dataDir: this.dataDir, date, state: this.state, log: this.log });
+        const detail = await stage.run({ dataDir: this.dataDir, date, state: this.state, hostSettlement: this.hostSettlement, log: this.log });
         this.ledger.record(date, stage.name, JSON.stringify(detail ?? {}), '');
         this.log.info({ date, stage: stage.name, ms: Date.now() - started }, 'back line stage done');
       } catch (err) {

@@ -1,5 +1,11 @@
 export { CutoverRefused, CutoverSchedule, DayCut, parseCutoverTime, scheduledBusinessDate, type CutResult, type CutoverBook } from './cutover.js';
 export { dayJournalPath, isSealed, sealDay, sealPath, verifySeal } from './seal.js';
 export { archiveDir, closeAccounts, type AccountDay, type AccountsClosed } from './accounts.js';
-export { Backline, BacklineLedger, STAGES, backlineDays, backlineDir, type DayStatus } from './backline.js';
+export { Backline, BacklineLedger, STAGES, backlineDays, type DayStatus } from './backline.js';
+export { backlineDir } from './files.js';
 export type { BacklineThreadData, BacklineThreadMessage } from './backline-thread.js';
+export { dayParquet, entriesParquet, exportDay, journalFile } from './parquet.js';
+export { DEFAULT_FEE_RATES, clearDay, feeOf, feeRatesFile, loadFeeRates, settlementCsv, type ClearDayOptions, type FeeRate, type FeeRates, type MerchantClearing } from './clearing.js';
+export { DIMENSIONS, renderReport, reportDay, type DailyReport, type Dimension, type ReportRow } from './reports.js';
+export { RECONCILIATION_CLASSES, RECONCILIATION_HEADER, reconcileDay, type ClassCounts, type ReconcileOptions, type ReconciliationClass, type ReconciliationItem, type ReconciliationResult, type ReconciliationSource } from './reconciliation.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SearchQueryError, searchTransactions, type PageRequest, type SearchResult, type TransactionQuery, type TransactionRow } from './search.js';

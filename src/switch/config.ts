@@ -43,6 +43,8 @@ export interface SwitchConfig {
   adminToken?: string;
   /** Local time of day (HH:MM) the business day cuts over, or `off` (only `posp day-cut` moves it). */
   cutoverAt: string;
+  /** The directory of the hosts' settlement files the back line reconciles against (`--host-sim`: the simulator's). */
+  hostSettlementDir?: string;
 }
 
 export const DEFAULTS: SwitchConfig = {
@@ -97,13 +99,14 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   lmk: { key: 'lmk', type: 'string' },
   'admin-token': { key: 'adminToken', type: 'string' },
   'cutover-at': { key: 'cutoverAt', type: 'string' },
+  'host-settlement': { key: 'hostSettlementDir', type: 'string' },
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
             [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
-            [--key-exchange-minutes N] [--cutover-at HH:MM|off]
+            [--key-exchange-minutes N] [--cutover-at HH:MM|off] [--host-settlement DIR]
   --cutover-at: local time the business day ends (default 00:00; after noon the new day is tomorrow's date).
   --admin-token (better POSP_ADMIN_TOKEN: flags show in ps) guards /api/v1; --demo without one prints a fresh one.
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...

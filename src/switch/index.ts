@@ -196,7 +196,16 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   for (const slot of slots) serve(slot);
 
   // The back line works on ended days in its own thread; it hears of each new business date.
-  const backline = startBacklineThread({ dataDir: config.dataDir, gauges: gauges.sab, businessDate, logLevel: config.logLevel }, log);
+  const backline = startBacklineThread(
+    {
+      dataDir: config.dataDir,
+      gauges: gauges.sab,
+      businessDate,
+      hostSettlement: config.hostSettlementDir ?? (hostSim ? join(config.dataDir, 'hostsim') : undefined),
+      logLevel: config.logLevel,
+    },
+    log,
+  );
   const control = async (change: ControlChange): Promise<ControlResult> => {
     const result = await book.control(change);
     if (change.kind === 'business-date' && !('refused' in result)) backline.post({ businessDate: change.date });

@@ -4,33 +4,10 @@
  * not with src/codec.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { HostMessage, TerminalMessage, packHostFrame, packTerminalFrame } from '../../src/codec/index.js';
-import { POSP_BIN, CHILD_ENV } from '../switch/harness.js';
+import { runPosp } from '../switch/harness.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs `posp ARGS` with `input` on stdin. Runs are started concurrently and awaited together. */
-function posp(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [POSP_BIN, ...args], { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill(), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Own byte helpers (PROTOCOL.md section 2).
@@ -150,9 +127,9 @@ t.test('(b) the hand-assembled sale frame', async (t) => {
   t.equal(FRAME.length, 2 + 5 + 6 + 2 + 8 + 11 + 3 + 6 + 3 + 2 + 2 + 1 + 1 + 18 + 8 + 15 + 3 + 8 + 8 + 62 + 9 + 8, 'frame size');
 
   const [r, lower, spaced] = await Promise.all([
-    posp(['decode', hexOf(FRAME)]),
-    posp(['decode', FRAME.toString('hex').toLowerCase()]),
-    posp(['decode', hexOf(FRAME).replace(/(..)/g, '$1 ')]),
+    runPosp(['decode', hexOf(FRAME)]),
+    runPosp(['decode', FRAME.toString('hex').toLowerCase()]),
+    runPosp(['decode', hexOf(FRAME).replace(/(..)/g, '$1 ')]),
   ]);
   t.equal(r.code, 0, 'exit 0');
   t.equal(r.stderr, '', 'nothing on stderr');
@@ -171,9 +148,9 @@ t.test('(b) the hand-assembled sale frame', async (t) => {
 
 t.test('(c) --no-length', async (t) => {
   const [r, before, withLen] = await Promise.all([
-    posp(['decode', hexOf(BODY), '--no-length']),
-    posp(['decode', '--no-length', hexOf(BODY)]),
-    posp(['decode', hexOf(FRAME), '--no-length']),
+    runPosp(['decode', hexOf(BODY), '--no-length']),
+    runPosp(['decode', '--no-length', hexOf(BODY)]),
+    runPosp(['decode', hexOf(FRAME), '--no-length']),
   ]);
   t.equal(r.code, 0, 'exit 0');
   t.equal(r.stdout, JSON.stringify(EXPECTED) + '\n', 'same JSON from the frame without its length prefix');
@@ -184,10 +161,10 @@ t.test('(c) --no-length', async (t) => {
 
 t.test('(d) - reads the hex from stdin', async (t) => {
   const [r, wrapped, noLen, bad] = await Promise.all([
-    posp(['decode', '-'], hexOf(FRAME) + '\n'),
-    posp(['decode', '-'], hexOf(FRAME).replace(/(.{32})/g, '$1\n')),
-    posp(['decode', '-', '--no-length'], hexOf(BODY)),
-    posp(['decode', '-'], hexOf(FRAME.subarray(0, 30))),
+    runPosp(['decode', '-'], hexOf(FRAME) + '\n'),
+    runPosp(['decode', '-'], hexOf(FRAME).replace(/(.{32})/g, '$1\n')),
+    runPosp(['decode', '-', '--no-length'], hexOf(BODY)),
+    runPosp(['decode', '-'], hexOf(FRAME.subarray(0, 30))),
   ]);
   t.equal(r.code, 0, 'exit 0');
   t.equal(r.stdout, JSON.stringify(EXPECTED) + '\n', 'same JSON');
@@ -220,9 +197,9 @@ t.test('(a) frames built with packTerminalFrame', async (t) => {
   odd.set(3, '999999');
   odd.set(60, '77000001');
   const [r, b, u] = await Promise.all([
-    posp(['decode', hexOf(packTerminalFrame(signIn))]),
-    posp(['decode', hexOf(packTerminalFrame(balance))]),
-    posp(['decode', hexOf(packTerminalFrame(odd))]),
+    runPosp(['decode', hexOf(packTerminalFrame(signIn))]),
+    runPosp(['decode', hexOf(packTerminalFrame(balance))]),
+    runPosp(['decode', hexOf(packTerminalFrame(odd))]),
   ]);
   t.equal(r.code, 0, 'sign-in response: exit 0');
   t.strictSame(
@@ -275,10 +252,10 @@ t.test('(e) --host', async (t) => {
   // a hand-written host frame: "0018" "0800" bitmap(F11) "000001"
   const hand = Buffer.concat([asc('0018'), asc('0800'), bitmap([11]), asc('000001')]);
   const [r, nl, h, bad] = await Promise.all([
-    posp(['decode', '--host', hexOf(frame)]),
-    posp(['decode', '--host', '--no-length', hexOf(frame.subarray(4))]),
-    posp(['decode', '--host', hexOf(hand)]),
-    posp(['decode', '--host', hexOf(Buffer.concat([asc('0018'), asc('0800'), bitmap([11]), asc('00A001')]))]),
+    runPosp(['decode', '--host', hexOf(frame)]),
+    runPosp(['decode', '--host', '--no-length', hexOf(frame.subarray(4))]),
+    runPosp(['decode', '--host', hexOf(hand)]),
+    runPosp(['decode', '--host', hexOf(Buffer.concat([asc('0018'), asc('0800'), bitmap([11]), asc('00A001')]))]),
   ]);
   t.equal(r.code, 0, 'exit 0');
   t.equal(r.stdout, JSON.stringify(want) + '\n', 'host JSON: MTI and fields, binary as uppercase hex');
@@ -320,7 +297,7 @@ t.test('(f) bad frames: exit 1, one stderr line naming field and offset', async 
     ['F41 control byte', mutate((b) => void (b[at('F41') + 2] = 0x07)), 'F41', at('F41') + 2],
     ['trailing byte', hexOf(Buffer.concat([Buffer.from([(BODY.length + 1) >> 8, (BODY.length + 1) & 0xff]), BODY, Buffer.from([0])])), 'TRAILER', FRAME.length],
   ];
-  const [empty, ...runs] = await Promise.all([posp(['decode', '']), ...cases.map(([, input]) => posp(['decode', input]))]);
+  const [empty, ...runs] = await Promise.all([runPosp(['decode', '']), ...cases.map(([, input]) => runPosp(['decode', input]))]);
   for (const [i, [desc, , field, offset]] of cases.entries()) {
     const r = runs[i];
     t.equal(r.code, 1, `${desc}: exit 1`);
@@ -340,7 +317,7 @@ t.test('(g) input that is not hex', async (t) => {
     ['odd number of digits', hexOf(FRAME).slice(0, -1)],
     ['0x prefix', '0x' + hexOf(FRAME)],
   ];
-  const [stdin, ...runs] = await Promise.all([posp(['decode', '-'], 'not hex at all\n'), ...cases.map(([, input]) => posp(['decode', input]))]);
+  const [stdin, ...runs] = await Promise.all([runPosp(['decode', '-'], 'not hex at all\n'), ...cases.map(([, input]) => runPosp(['decode', input]))]);
   for (const [i, [desc]] of cases.entries()) {
     const r = runs[i];
     t.equal(r.code, 1, `${desc}: exit 1`);
@@ -353,7 +330,7 @@ t.test('(g) input that is not hex', async (t) => {
 });
 
 t.test('usage errors', async (t) => {
-  const [none, unknown] = await Promise.all([posp(['decode']), posp(['decode', '--bogus', hexOf(FRAME)])]);
+  const [none, unknown] = await Promise.all([runPosp(['decode']), runPosp(['decode', '--bogus', hexOf(FRAME)])]);
   t.equal(none.code, 2, 'no argument: exit 2');
   t.match(none.stderr, /posp decode/, 'prints usage');
   t.equal(unknown.code, 2, 'unknown option: exit 2');

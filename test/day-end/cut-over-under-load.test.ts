@@ -7,20 +7,17 @@
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { archiveDir, backlineDays, dayJournalPath, verifySeal } from '../../src/day-end/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { dayAfter } from '../../src/txn/index.js';
-import { CHILD_ENV, POSP_BIN, sleep } from '../switch/harness.js';
+import { runPosp, sleep } from '../switch/harness.js';
 
-const run = promisify(execFile);
 const TOKEN = 'day-end-test-token';
 const TERMINALS = 8;
 
@@ -97,7 +94,7 @@ t.test('a cut-over in the middle of the load, the ended day sealed and closed by
     }),
   );
   await sleep(700);
-  const cut = await run(process.execPath, [POSP_BIN, 'day-cut', '--admin', admin, '--token', TOKEN], { env: CHILD_ENV });
+  const cut = await runPosp(['day-cut', '--admin', admin, '--token', TOKEN]);
   const result = JSON.parse(cut.stdout) as { from: string; to: string; seq: number; ms: number };
   t.match(result, { from: day1, to: day2, seq: Number }, `posp day-cut moved the business day ${day1} → ${day2} (${result.ms.toFixed(1)} ms)`);
   await sleep(700);
@@ -130,9 +127,14 @@ t.test('a cut-over in the middle of the load, the ended day sealed and closed by
   const [open1, close1] = merchantDay(dataDir, day1);
   t.equal(close1 - open1, sum(sales1), `the merchant's account moved by the first day's approvals (${sum(sales1)} fen)`);
   t.ok(readFileSync(join(archiveDir(dataDir, day1), 'statement.csv'), 'utf8').split('\n').length - 2 >= 2 * sales1.size, 'the statement lists both legs of every sale');
+  const day1Files = join(dataDir, 'backline', day1);
+  const merchantLine = readFileSync(join(day1Files, `settlement-${day1}.csv`), 'utf8').split('\n').find((l) => l.startsWith(`merchant,${day1},${DEMO.mid},`))!;
+  t.same(merchantLine.split(',').slice(4, 6).map(Number), [sales1.size, sum(sales1)], "the day's settlement file clears the merchant's sales");
+  t.match(readFileSync(join(day1Files, `reconciliation-${day1}.csv`), 'utf8'), /^record,business_date,source,class/, 'the day is reconciled');
+  t.ok(existsSync(join(day1Files, 'entries.parquet')) && existsSync(join(day1Files, `report-${day1}.html`)), 'exported to Parquet and reported');
 
   // The second day ends too: its snapshot opens where the first closed.
-  const status = await run(process.execPath, [POSP_BIN, 'backline', 'status', '--data', dataDir, '--json'], { env: CHILD_ENV });
+  const status = await runPosp(['backline', 'status', '--data', dataDir, '--json']);
   t.match(JSON.parse(status.stdout), [{ date: day1, done: true }], 'posp backline status shows the first day done');
   const second = await fetch(`${admin}/api/v1/day-cut`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
   t.equal(second.status, 200, 'the admin API cuts over to the third day');

@@ -5,6 +5,7 @@
  * process instead (`startInProcess`: pipeline and book over real LMDB and SQLite, no sockets).
  * Not a test file itself (no `.test.` in the name).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,6 +24,31 @@ export const POSP_BIN = fileURLToPath(new URL('../../../bin/posp.js', import.met
 
 /** A child process's environment without tap's NODE_OPTIONS (its loader hooks slow start-up and are not needed). */
 export const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: undefined };
+
+/** What a `posp` command run as a child process printed, and its exit code. */
+export interface PospRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `posp ARGS` as a real process (killed after a minute), with `input` on stdin. */
+export function runPosp(args: string[], input = ''): Promise<PospRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [POSP_BIN, ...args], { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill(), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
 
 /** Demo cards the in-process tests seed: enough for every card number they use, far quicker than 100,000. */
 export const TEST_CARDS = 10_000;

@@ -1,0 +1,164 @@
+/**
+ * Cut-over benchmark: how long the longest response takes, and how far throughput dips, when the
+ * business day is cut over under load.
+ *
+ *   npm run bench:cutover            (tsc -p . && node dist/bench/cutover.js)
+ *   node dist/bench/cutover.js [--terminals 200] [--cuts 3] [--every 5] [--out bench/results/cutover.json]
+ *
+ * The switch runs as a child process (`posp start --demo --cutover-at off`) on a new temporary data
+ * directory. Simulated terminals in this process keep one on-us sale outstanding each. Every
+ * `--every` seconds the benchmark cuts the day over through the admin API (as `posp day-cut` does)
+ * and notes when it asked and when the answer came. Reported, never asserted:
+ *   - per cut: the time `day-cut` took; the longest response among sales in flight at any moment
+ *     while the cut ran; the longest response in the second around it;
+ *   - throughput in 100 ms buckets: the median over the run, and the lowest bucket within
+ *     ±300 ms of each cut (the dip), as a ratio of that median;
+ *   - the longest response of the run away from any cut, for comparison.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SimTerminal } from '../src/loadgen/index.js';
+import { DEMO, demoPan, demoTid } from '../src/store/index.js';
+import { stop } from './child.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const POSP = path.join(ROOT, 'bin', 'posp.js');
+const TOKEN = 'cutover-bench';
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const TERMINALS = Number(argValue('terminals') ?? 200);
+const CUTS = Number(argValue('cuts') ?? 3);
+const EVERY_S = Number(argValue('every') ?? 5);
+const OUT = path.resolve(ROOT, argValue('out') ?? 'bench/results/cutover.json');
+const BUCKET_MS = 100;
+const DIP_WINDOW_MS = 300;
+
+interface Answer {
+  sent: number;
+  answered: number;
+}
+interface Cut {
+  asked: number;
+  answered: number;
+  to: string;
+}
+
+async function startSwitch(data: string): Promise<{ child: ChildProcess; posPort: number; adminPort: number }> {
+  const child = spawn(process.execPath, [POSP, 'start', '--demo', '--data', data, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn', '--admin-token', TOKEN, '--cutover-at', 'off'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the switch exited (${code}) before it was ready:\n${out}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const ready = /posp: terminals on [\d.]+:(\d+), admin and monitor on http:\/\/[\d.]+:(\d+)\//.exec(out);
+      if (ready) resolve(ready);
+    });
+  });
+  child.stdout!.resume();
+  return { child, posPort: Number(m[1]), adminPort: Number(m[2]) };
+}
+
+async function main(): Promise<void> {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-cutover-bench-'));
+  const sw = await startSwitch(data);
+  const terms = Array.from({ length: TERMINALS }, (_, i) => new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(i), mid: DEMO.mid, tmk: DEMO.tmk }));
+  try {
+    for (const term of terms) {
+      await term.connect();
+      if ((await term.signIn()).text(39) !== '00') throw new Error(`sign-in of ${term.options.tid} refused`);
+    }
+    const answers: Answer[] = [];
+    let errors = 0;
+    let selling = true;
+    const start = performance.now();
+    const drive = async (term: SimTerminal, i: number): Promise<void> => {
+      for (let k = 0; selling; k++) {
+        const sent = performance.now();
+        const res = await term.request(term.sale({ pan: demoPan(1 + ((i * 7 + k) % 1000)), expiry: DEMO.expiry, pin: DEMO.pin }, 100 + (k % 100)));
+        answers.push({ sent: sent - start, answered: performance.now() - start });
+        if (res.text(39) !== '00') errors++;
+      }
+    };
+    const drivers = terms.map(drive);
+    const cuts: Cut[] = [];
+    for (let c = 0; c < CUTS; c++) {
+      await new Promise((r) => setTimeout(r, EVERY_S * 1000));
+      const asked = performance.now() - start;
+      const res = await fetch(`http://127.0.0.1:${sw.adminPort}/api/v1/day-cut`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+      const body = (await res.json()) as { to?: string; error?: string };
+      if (!res.ok) throw new Error(`day-cut refused: ${body.error}`);
+      cuts.push({ asked, answered: performance.now() - start, to: body.to! });
+    }
+    await new Promise((r) => setTimeout(r, EVERY_S * 1000));
+    selling = false;
+    await Promise.all(drivers);
+    report(answers, cuts, errors);
+  } finally {
+    for (const term of terms) term.close();
+    await stop(sw.child);
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+}
+
+function report(answers: Answer[], cuts: Cut[], errors: number): void {
+  const end = Math.max(...answers.map((a) => a.answered));
+  const buckets = new Array<number>(Math.ceil(end / BUCKET_MS) + 1).fill(0);
+  for (const a of answers) buckets[Math.floor(a.answered / BUCKET_MS)]++;
+  // The first and last second are ramp-up and wind-down.
+  const steady = buckets.slice(10, -10);
+  const median = [...steady].sort((a, b) => a - b)[Math.floor(steady.length / 2)] * (1000 / BUCKET_MS);
+  const latency = (a: Answer) => a.answered - a.sent;
+  const near = (a: Answer, cut: Cut, ms: number) => a.answered >= cut.asked - ms && a.sent <= cut.answered + ms;
+  const perCut = cuts.map((cut) => {
+    const during = answers.filter((a) => near(a, cut, 0));
+    const around = answers.filter((a) => near(a, cut, 500));
+    const from = Math.floor((cut.asked - DIP_WINDOW_MS) / BUCKET_MS);
+    const to = Math.floor((cut.answered + DIP_WINDOW_MS) / BUCKET_MS);
+    const lowest = Math.min(...buckets.slice(from, to + 1)) * (1000 / BUCKET_MS);
+    return {
+      to: cut.to,
+      dayCutMs: round(cut.answered - cut.asked),
+      longestInFlightMs: round(Math.max(0, ...during.map(latency))),
+      longestWithinHalfSecondMs: round(Math.max(0, ...around.map(latency))),
+      lowestTpsNearCut: lowest,
+      dipRatio: round(lowest / median),
+    };
+  });
+  const away = answers.filter((a) => cuts.every((c) => !near(a, c, 1000)));
+  const result = {
+    terminals: TERMINALS,
+    transactions: answers.length,
+    errors,
+    medianTps: median,
+    longestAwayFromCutsMs: round(Math.max(0, ...away.map(latency))),
+    cuts: perCut,
+  };
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  console.log(`${answers.length} sales from ${TERMINALS} terminals, ${errors} not approved; median ${median} TPS (100 ms buckets)`);
+  console.log(`longest response away from any cut: ${result.longestAwayFromCutsMs} ms`);
+  for (const c of perCut) {
+    console.log(
+      `cut to ${c.to}: day-cut ${c.dayCutMs} ms; longest response in flight during it ${c.longestInFlightMs} ms (within ±0.5 s: ${c.longestWithinHalfSecondMs} ms); lowest 100 ms bucket near it ${c.lowestTpsNearCut} TPS = ${c.dipRatio} of median`,
+    );
+  }
+  console.log(`written ${path.relative(ROOT, OUT)}`);
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
