@@ -141,8 +141,19 @@ export class Book {
       if (!isDate(change.date)) return { refused: `not a date: ${change.date}` };
       if (change.date <= this.date) return { refused: `the business date only moves forward: ${change.date} is not after ${this.date}` };
       this.commit();
+      // The old day stays current until the new day's file is open: a file that cannot be opened
+      // (a lock, a full disk) refuses the cut-over and changes nothing.
+      let next: Journal;
+      this.gauges.cutoverSince = Date.now();
+      try {
+        next = this.openJournal(change.date);
+      } catch (err) {
+        return { refused: `the journal of ${change.date} cannot be opened: ${(err as Error).message}` };
+      } finally {
+        this.gauges.cutoverSince = 0;
+      }
       this.retired.push(this.journal);
-      this.journal = this.openJournal(change.date);
+      this.journal = next;
       this.date = change.date;
       // A new day's WAL starts empty; the old day's is the apply thread's to checkpoint.
       this.walFull = false;

@@ -12,7 +12,11 @@ const APPLY_NICE = 6;
 const MAX_APPLY_LAG = 7;
 const WAL_LIMIT = 8;
 const THROTTLED_SINCE = 9;
-const CELLS = 10;
+const CUTOVER_SINCE = 10;
+const CUTOVER_STUCK_MS = 11;
+const CELLS = 12;
+/** How long a cut-over may hold the book before requests are answered `90` (it normally takes milliseconds). */
+export const CUTOVER_STUCK_MS_DEFAULT = 2000;
 const STRIDE = 8;
 
 /**
@@ -53,9 +57,10 @@ export class BookGauges {
     this.cells = new BigInt64Array(sab);
   }
 
-  static create(maxApplyLag: number, walLimitBytes: number): BookGauges {
+  static create(maxApplyLag: number, walLimitBytes: number, cutoverStuckMs = CUTOVER_STUCK_MS_DEFAULT): BookGauges {
     const gauges = new BookGauges(new SharedArrayBuffer(CELLS * STRIDE * 8));
     gauges.set(MAX_APPLY_LAG, maxApplyLag);
+    gauges.set(CUTOVER_STUCK_MS, cutoverStuckMs);
     gauges.set(WAL_LIMIT, walLimitBytes);
     gauges.set(APPLY_NICE, currentNice());
     return gauges;
@@ -108,6 +113,24 @@ export class BookGauges {
     if (was === Throttle.None) this.set(THROTTLED_SINCE, now);
     else if (why === Throttle.None) this.set(THROTTLED_MS, this.get(THROTTLED_MS) + (now - this.get(THROTTLED_SINCE)));
     this.set(THROTTLED, why);
+  }
+
+  /** When the book began a cut-over that has not finished (Date.now()), else 0. */
+  get cutoverSince(): number {
+    return this.get(CUTOVER_SINCE);
+  }
+
+  set cutoverSince(at: number) {
+    this.set(CUTOVER_SINCE, at);
+  }
+
+  /**
+   * Whether a cut-over has run longer than its bound: then requests are answered `90` rather than
+   * left waiting for a book that cannot take them.
+   */
+  cutoverStuck(now: number): boolean {
+    const since = this.get(CUTOVER_SINCE);
+    return since !== 0 && now - since > this.get(CUTOVER_STUCK_MS);
   }
 
   get applyTid(): number {

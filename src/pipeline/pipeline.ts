@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { settleEntry, type Proposal, type Reply } from '../book/index.js';
+import { settleEntry, type BookGauges, type Proposal, type Reply } from '../book/index.js';
 import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withProcessingRequirement, type HostMessage } from '../codec/index.js';
 import type { HostGateway, LinkFailure } from '../channels/index.js';
 import type { SecurityModule } from '../security/index.js';
@@ -29,6 +29,8 @@ export interface PipelineOptions extends Settings {
   hosts?: HostGateway;
   /** This pipeline sends the process's owed reversal advices (one per process does). */
   sendsAdvices?: boolean;
+  /** The book's gauges: a cut-over stuck past its bound is answered `90` here, not left waiting. */
+  gauges?: BookGauges;
 }
 
 /**
@@ -46,6 +48,8 @@ export class Pipeline {
   private readonly free: number[] = [];
   private readonly out = Buffer.allocUnsafe(4096);
   private readonly advices: AdviceSender | undefined;
+  /** The stuck cut-over last logged (its start), so each is logged once, not per request. */
+  private cutoverLogged = 0;
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -295,6 +299,7 @@ export class Pipeline {
       entry.effects.txn = txn;
     }
     ctx.entry = entry;
+    if (this.options.gauges?.cutoverStuck(this.services.now())) return this.refuseDuringCutover(ctx);
     const proposal: Proposal = {
       entry,
       rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined && !leg,
@@ -303,6 +308,21 @@ export class Pipeline {
       ...(ctx.refundOf !== undefined && approved ? { refundOf: ctx.refundOf } : {}),
     };
     this.options.propose(ctx.id, proposal);
+  }
+
+  /**
+   * The book has been in a cut-over longer than its bound (a new day's file it cannot open): the
+   * request is answered `90` unjournalled, so it changed nothing and the terminal may try again.
+   */
+  private refuseDuringCutover(ctx: TxnContext): void {
+    const since = this.options.gauges!.cutoverSince;
+    if (this.cutoverLogged !== since) this.options.log.warn({ since: new Date(since).toISOString() }, 'cut-over stuck: answering 90 until it ends');
+    this.cutoverLogged = since;
+    ctx.entry!.businessDate = this.services.businessDate();
+    this.answer(ctx, undefined, RC.CUT_OVER_IN_PROGRESS, NaN);
+    const terminal = ctx.terminal;
+    this.release(ctx);
+    if (terminal) this.next(terminal);
   }
 
   /** The book has made the entry durable: update what this worker holds and answer. */

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
+import { BookGauges, REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
 import { HostLinks, type LinkConfig } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
@@ -33,6 +33,8 @@ export interface WorkerData {
   zmk: string;
   /** How often a link that is up renews its zone keys (0: only at sign-on). */
   keyExchangeMs: number;
+  /** The book's gauges (a stuck cut-over is answered `90`). */
+  gauges: SharedArrayBuffer;
 }
 
 /** Tags on the book rings carry the worker generation in the top byte and the context id below. */
@@ -82,6 +84,7 @@ export default async function serve(data: WorkerData): Promise<void> {
     log,
     hosts,
     sendsAdvices: data.index === 0,
+    gauges: BookGauges.attach(data.gauges),
     respond(connection, frame, start, end) {
       responses.send(connection, frame, start, end);
       publishLater();

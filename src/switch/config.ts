@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { CUTOVER_STUCK_MS_DEFAULT } from '../book/index.js';
 import { parseCutoverTime } from '../day-end/index.js';
 
 /** Everything `posp start` can be told; each option also has a POSP_* environment variable. */
@@ -43,6 +44,8 @@ export interface SwitchConfig {
   adminToken?: string;
   /** Local time of day (HH:MM) the business day cuts over, or `off` (only `posp day-cut` moves it). */
   cutoverAt: string;
+  /** How long a cut-over may hold the book before requests are answered `90`. */
+  cutoverStuckMs: number;
   /** The directory of the hosts' settlement files the back line reconciles against (`--host-sim`: the simulator's). */
   hostSettlementDir?: string;
 }
@@ -70,6 +73,7 @@ export const DEFAULTS: SwitchConfig = {
   links: '',
   keyExchangeMinutes: 60,
   cutoverAt: '00:00',
+  cutoverStuckMs: CUTOVER_STUCK_MS_DEFAULT,
 };
 
 /** Option name → config key and type. The same table serves flags, env vars and the config file. */
@@ -99,6 +103,7 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   lmk: { key: 'lmk', type: 'string' },
   'admin-token': { key: 'adminToken', type: 'string' },
   'cutover-at': { key: 'cutoverAt', type: 'string' },
+  'cutover-stuck-ms': { key: 'cutoverStuckMs', type: 'number' },
   'host-settlement': { key: 'hostSettlementDir', type: 'string' },
 };
 
@@ -106,7 +111,8 @@ export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port 
             [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
             [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
-            [--key-exchange-minutes N] [--cutover-at HH:MM|off] [--host-settlement DIR]
+            [--key-exchange-minutes N] [--cutover-at HH:MM|off] [--cutover-stuck-ms MS]
+            [--host-settlement DIR]
   --cutover-at: local time the business day ends (default 00:00; after noon the new day is tomorrow's date).
   --admin-token (better POSP_ADMIN_TOKEN: flags show in ps) guards /api/v1; --demo without one prints a fresh one.
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...

@@ -81,6 +81,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   // The book owns the business date: this is only the date of a first start.
   const firstDate = localDate(new Date());
 
+  const gauges = BookGauges.create(config.maxApplyLag, config.walLimitMb * 1024 * 1024, config.cutoverStuckMs);
   const bookBell = Doorbell.create();
   const acceptorBell = Doorbell.create();
   const slots: WorkerSlot[] = [];
@@ -110,6 +111,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       links,
       zmk: zmk ?? '',
       keyExchangeMs: config.keyExchangeMinutes * 60_000,
+      gauges: gauges.sab,
     };
     slots.push({ data, link: { frames, responses, bell } });
   }
@@ -129,6 +131,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
           log,
           hosts: inlineHosts,
           sendsAdvices: true,
+          gauges,
           proposals: Ring.create(BOOK_RING),
           replies: Ring.create(BOOK_RING),
           bookBell,
@@ -138,7 +141,6 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const bookLinks = slots.map((s) => ({ proposals: s.data.proposals, replies: s.data.replies, bell: s.data.bell }));
   if (inline) bookLinks.push({ proposals: inline.proposalsSab, replies: inline.repliesSab, bell: acceptorBell.sab });
   const { feed, sab: feedSab } = EventFeed.create();
-  const gauges = BookGauges.create(config.maxApplyLag, config.walLimitMb * 1024 * 1024);
   const book = await startBook(
     {
       dataDir: config.dataDir,
