@@ -110,7 +110,7 @@ async function main(): Promise<void> {
 }
 
 function report(answers: Answer[], cuts: Cut[], errors: number): void {
-  const end = Math.max(...answers.map((a) => a.answered));
+  const end = most(answers.map((a) => a.answered));
   const buckets = new Array<number>(Math.ceil(end / BUCKET_MS) + 1).fill(0);
   for (const a of answers) buckets[Math.floor(a.answered / BUCKET_MS)]++;
   // The first and last second are ramp-up and wind-down.
@@ -123,12 +123,12 @@ function report(answers: Answer[], cuts: Cut[], errors: number): void {
     const around = answers.filter((a) => near(a, cut, 500));
     const from = Math.floor((cut.asked - DIP_WINDOW_MS) / BUCKET_MS);
     const to = Math.floor((cut.answered + DIP_WINDOW_MS) / BUCKET_MS);
-    const lowest = Math.min(...buckets.slice(from, to + 1)) * (1000 / BUCKET_MS);
+    const lowest = buckets.slice(from, to + 1).reduce((m, n) => Math.min(m, n), Infinity) * (1000 / BUCKET_MS);
     return {
       to: cut.to,
       dayCutMs: round(cut.answered - cut.asked),
-      longestInFlightMs: round(Math.max(0, ...during.map(latency))),
-      longestWithinHalfSecondMs: round(Math.max(0, ...around.map(latency))),
+      longestInFlightMs: round(most(during.map(latency))),
+      longestWithinHalfSecondMs: round(most(around.map(latency))),
       lowestTpsNearCut: lowest,
       dipRatio: round(lowest / median),
     };
@@ -139,7 +139,7 @@ function report(answers: Answer[], cuts: Cut[], errors: number): void {
     transactions: answers.length,
     errors,
     medianTps: median,
-    longestAwayFromCutsMs: round(Math.max(0, ...away.map(latency))),
+    longestAwayFromCutsMs: round(most(away.map(latency))),
     cuts: perCut,
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
@@ -152,6 +152,11 @@ function report(answers: Answer[], cuts: Cut[], errors: number): void {
     );
   }
   console.log(`written ${path.relative(ROOT, OUT)}`);
+}
+
+/** The largest of many values (0 for none): spreading a hundred thousand into Math.max overflows the stack. */
+function most(values: readonly number[]): number {
+  return values.reduce((m, v) => (v > m ? v : m), 0);
 }
 
 function round(n: number): number {
