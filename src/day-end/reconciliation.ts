@@ -367,10 +367,10 @@ const UPLOAD_DETAILS: Record<Discrepancy['kind'], (d: Discrepancy) => string> = 
 /**
  * What the terminals said against posp: the differences the switch recorded at each batch upload
  * of the day (journalled with the upload), and each batch settled (0500) that day: balanced is a
- * match; unbalanced is `totals-differ` with posp's totals of the batch from the journal. The
- * terminal's own totals are not in the journal (the 0500 handler keeps only whether they agreed),
- * so `other_amount` is empty there; its upload's differences are the items above. Only the last
- * 0500 of a batch in the day counts (a terminal may settle again after uploading).
+ * match; unbalanced is `totals-differ`, posp's totals against the terminal's as the 0500 handler
+ * journalled them (a journal from before it did: posp's totals of the batch from the journal, and
+ * `other_amount` empty); its upload's differences are the items above. Only the last 0500 of a
+ * batch in the day counts (a terminal may settle again after uploading).
  */
 function reconcileTerminals(days: DayFiles, date: string): SideResult {
   const items: ReconciliationItem[] = [];
@@ -384,8 +384,11 @@ function reconcileTerminals(days: DayFiles, date: string): SideResult {
     for (const d of e.effects.discrepancies ?? []) items.push(uploadItem(e, d));
   }
   for (const e of settled.values()) {
+    const unbalanced = e.effects.unbalanced;
     if (e.effects.terminal?.batch !== undefined) count(tally, { class: 'matched', posp: undefined, other: undefined });
-    else items.push(unbalancedItem(e, batchTotals(days, days.dates.filter((d) => d <= date).reverse(), e)));
+    else if (unbalanced !== undefined) items.push(unbalancedItem(e, unbalanced.recorded, unbalanced.declared));
+    // A journal from before settlements kept both sides: posp's totals of the batch from the journal alone.
+    else items.push(unbalancedItem(e, batchTotals(days, days.dates.filter((d) => d <= date).reverse(), e), undefined));
   }
   for (const item of items) count(tally, item);
   return { items, tally };
@@ -399,12 +402,13 @@ function uploadItem(e: JournalEntry, d: Discrepancy): ReconciliationItem {
   };
 }
 
-function unbalancedItem(e: JournalEntry, t: BatchTotals): ReconciliationItem {
-  const net = t.domestic.debitAmount - t.domestic.creditAmount + t.foreign.debitAmount - t.foreign.creditAmount;
+function unbalancedItem(e: JournalEntry, ours: BatchTotals, theirs: BatchTotals | undefined): ReconciliationItem {
+  const net = (t: BatchTotals) => t.domestic.debitAmount - t.domestic.creditAmount + t.foreign.debitAmount - t.foreign.creditAmount;
   const side = (name: string, s: BatchTotals['domestic']) => `${name} debits ${s.debitAmount}/${s.debitCount} credits ${s.creditAmount}/${s.creditCount}`;
+  const sides = (t: BatchTotals) => `${side('domestic', t.domestic)}; ${side('foreign', t.foreign)}`;
   return {
-    source: 'terminal', class: 'totals-differ', tid: e.tid, mid: e.mid, batch: e.batch, stan: e.stan, rrn: '', panMasked: '', posp: net, other: undefined,
-    detail: `settlement unbalanced; posp ${side('domestic', t.domestic)}; ${side('foreign', t.foreign)} (fen/count); the terminal's totals are not journalled`,
+    source: 'terminal', class: 'totals-differ', tid: e.tid, mid: e.mid, batch: e.batch, stan: e.stan, rrn: '', panMasked: '', posp: net(ours), other: theirs && net(theirs),
+    detail: `settlement unbalanced; posp ${sides(ours)}; ${theirs ? `terminal ${sides(theirs)}` : "the terminal's totals are not journalled"} (fen/count)`,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { TerminalMessage } from '../codec/index.js';
 import type { KeyHandle } from '../security/index.js';
-import type { AdviceChange, BatchTotals, Card, CardBin, Discrepancy, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, StatusChange, Terminal, TotalsDelta, TxnRecord } from '../store/index.js';
+import type { AdviceChange, BatchTotals, Card, CardBin, Discrepancy, Effects, JournalEntry, Merchant, OriginalUpdate, Posting, StatusChange, Terminal, TotalsDelta, TxnRecord, UnbalancedSettlement } from '../store/index.js';
 import type { Classification } from '../txn/index.js';
 import type { TypeHandler } from './handlers/index.js';
 
@@ -74,6 +74,8 @@ export class TxnContext {
   originals?: OriginalUpdate[];
   discrepancies?: Discrepancy[];
   statusUpload?: Buffer;
+  /** An unbalanced settlement's totals, both sides, journalled for reconciliation. */
+  unbalanced?: UnbalancedSettlement;
   terminalUpdate?: Effects['terminal'];
   /** Account whose balance the response reports (F54). */
   inquiry?: string;
@@ -147,6 +149,7 @@ export class TxnContext {
     this.originals = undefined;
     this.discrepancies = undefined;
     this.statusUpload = undefined;
+    this.unbalanced = undefined;
     this.terminalUpdate = undefined;
     this.inquiry = undefined;
     this.entry = undefined;

@@ -257,6 +257,7 @@ export class Pipeline {
       effects.terminal = ctx.terminalUpdate;
       effects.discrepancies = ctx.discrepancies;
       effects.statusUpload = ctx.statusUpload;
+      effects.unbalanced = ctx.unbalanced;
     }
     // A host leg ends: its advice is settled, or owed when the host may have acted without answering.
     if (leg) entry.effects.advice = ctx.advice ? adviceOf(ctx, true) : { key: adviceOf(ctx, false).key, record: null };

@@ -1,5 +1,5 @@
 import { pack, unpack } from 'msgpackr';
-import type { AdviceChange, Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus } from './records.js';
+import type { AdviceChange, Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus, UnbalancedSettlement } from './records.js';
 
 /**
  * A fixed binary layout for journal entries (entry-schema.ts) and their effects (here): every
@@ -488,6 +488,7 @@ const EFFECT_KINDS: { readonly [K in keyof Effects]-?: Omit<EffectKind<K, NonNul
   originals: { bit: 7, codec: ORIGINALS },
   reference: { bit: 8, codec: packed<ReferenceChange>() },
   advice: { bit: 9, codec: packed<AdviceChange>() },
+  unbalanced: { bit: 10, codec: packed<UnbalancedSettlement>() },
 };
 
 export const EFFECTS = new EffectsCodec<Effects>(Object.entries(EFFECT_KINDS).map(([name, kind]) => ({ name, ...kind })));

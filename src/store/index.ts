@@ -21,6 +21,7 @@ export type {
   ReferenceChange,
   ReferenceTable,
   ReversalAdvice,
+  UnbalancedSettlement,
   Status,
   Terminal,
   TxnRecord,

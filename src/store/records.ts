@@ -201,6 +201,13 @@ export interface Effects {
   reference?: ReferenceChange;
   /** A reversal advice a host is owed, set or (`record: null`) settled: the store-and-forward queue. */
   advice?: AdviceChange;
+  /** An unbalanced settlement (0500): what the terminal declared and what the switch had; for reconciliation, journal only. */
+  unbalanced?: UnbalancedSettlement;
+}
+
+export interface UnbalancedSettlement {
+  declared: BatchTotals;
+  recorded: BatchTotals;
 }
 
 /**

@@ -174,8 +174,8 @@ t.test('the untouched pair reconciles clean on both days; the terminal side has 
   t.same(first.items.filter((i) => i.source === 'host'), [], 'no host differences');
   t.same(first.counts.terminal, { matched: 1, 'missing-here': 0, 'amount-differs': 1, 'card-differs': 0, 'status-differs': 0, 'count-differs': 0, 'totals-differ': 1 }, 'terminals: one balanced batch, one upload difference, one unbalanced batch');
   const totals = first.items.find((i) => i.class === 'totals-differ');
-  t.match(totals, { source: 'terminal', tid: demoTid(6), batch: unbalancedBatch, posp: 3_000, other: undefined }, "the unbalanced batch with posp's totals");
-  t.match(totals?.detail, /domestic debits 3000\/2 credits 0\/0/, 'debits and counts in the detail');
+  t.match(totals, { source: 'terminal', tid: demoTid(6), batch: unbalancedBatch, posp: 3_000, other: 3_001 }, "the unbalanced batch: posp's totals against the terminal's declared ones");
+  t.match(totals?.detail, /posp domestic debits 3000\/2 credits 0\/0.*terminal domestic debits 3001\/2 credits 0\/0/, 'both sides, amounts and counts, in the detail');
   t.match(first.items.find((i) => i.class === 'amount-differs'), { source: 'terminal', tid: demoTid(6), stan: r1req.text(11), posp: 1_000, other: 1_001 }, 'the uploaded amount that differs');
 
   const csv = readFileSync(first.file, 'utf8');

@@ -20,6 +20,10 @@ function agrees(side: SettlementSide, ours: SideTotals): boolean {
   );
 }
 
+function sideTotals(side: SettlementSide): SideTotals {
+  return { debitAmount: Number(side.debitAmount), debitCount: side.debitCount, creditAmount: Number(side.creditAmount), creditCount: side.creditCount };
+}
+
 function side(ours: SideTotals, result: number): SettlementSide {
   return { debitAmount: BigInt(ours.debitAmount), debitCount: ours.debitCount, creditAmount: BigInt(ours.creditAmount), creditCount: ours.creditCount, result };
 }
@@ -40,6 +44,7 @@ export const settlement: TypeHandler = {
     const result = balanced ? 1 : 2;
     ctx.extra.set(F.ADDITIONAL_DATA, buildSettlementTotals({ domestic: side(ours.domestic, result), foreign: side(ours.foreign, result) }));
     if (balanced) ctx.terminalUpdate = { batch: nextBatch(ctx.terminal!.record.batch) };
+    else ctx.unbalanced = { declared: { domestic: sideTotals(theirs.domestic), foreign: sideTotals(theirs.foreign) }, recorded: ours };
     return RC.APPROVED;
   },
 };
