@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { BookGauges, setThreadNice, threadId } from '../book/index.js';
-import { StateStore } from '../store/index.js';
+import { Journal, StateStore } from '../store/index.js';
 import { Backline } from './backline.js';
 
 export interface BacklineThreadData {
@@ -16,9 +16,15 @@ export interface BacklineThreadData {
   logLevel: string;
 }
 
-/** Messages to the thread: a new business date (after a cut-over), or stop. */
+/**
+ * Messages to the thread: a new business date (after a cut-over); create the journal of a day a
+ * cut-over is about to begin and hold it open (`prepare`) until the book has it open too
+ * (`release`); stop.
+ */
 export interface BacklineThreadMessage {
   businessDate?: string;
+  prepare?: string;
+  release?: string;
   stop?: boolean;
 }
 
@@ -49,7 +55,30 @@ function catchUp(): void {
 }
 
 const retry = setInterval(catchUp, RETRY_MS);
+/**
+ * The next day's journal, created here so the book's cut-over only opens it: the schema, the WAL
+ * and the directory sync cost the book nothing. It is held open until the book has opened it,
+ * because SQLite removes the WAL file when its last connection closes, and a new one would need
+ * its directory entry synced again.
+ */
+const prepared = new Map<string, Journal>();
+
+function prepare(date: string): void {
+  try {
+    if (!prepared.has(date)) prepared.set(date, new Journal(data.dataDir, date));
+    parentPort!.postMessage({ prepared: date });
+  } catch (err) {
+    log.warn({ err, date }, "could not prepare the next day's journal: the book will create it");
+    parentPort!.postMessage({ prepared: date, error: (err as Error).message });
+  }
+}
+
 parentPort!.on('message', (msg: BacklineThreadMessage) => {
+  if (msg.prepare !== undefined) prepare(msg.prepare);
+  if (msg.release !== undefined) {
+    prepared.get(msg.release)?.close();
+    prepared.delete(msg.release);
+  }
   if (msg.businessDate !== undefined) {
     businessDate = msg.businessDate;
     catchUp();
@@ -57,6 +86,7 @@ parentPort!.on('message', (msg: BacklineThreadMessage) => {
   if (msg.stop) {
     clearInterval(retry);
     void work.then(async () => {
+      for (const journal of prepared.values()) journal.close();
       backline.close();
       await state.close();
       parentPort!.postMessage({ stopped: true });

@@ -143,8 +143,13 @@ export class Backline {
     try {
       for (const date of journalDates(this.dataDir).filter((d) => d < businessDate)) {
         if (this.ledger.stageOf(date) === STAGES[STAGES.length - 1].name) continue;
-        // The next day's first entry applied: the book has closed this day's file and the apply thread has left it.
-        if (!isSealed(this.dataDir, date) && this.appliedSeq() <= lastSeqOf(this.dataDir, date)) break;
+        if (!isSealed(this.dataDir, date)) {
+          const last = lastSeqOf(this.dataDir, date);
+          // A file with no entry is a day no business happened on (prepared for a cut-over that went elsewhere).
+          if (last === 0) continue;
+          // The next day's first entry applied: the book has closed this day's file and the apply thread has left it.
+          if (this.appliedSeq() <= last) break;
+        }
         if (!(await this.runDay(date, false))) break;
         finished.push(date);
       }

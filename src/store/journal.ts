@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BinaryReader, NewerFormatError } from './entry-codec.js';
 import { ENTRY_SCHEMA, UNVERSIONED, type EntrySchema, type JournalEntry, type RowReader } from './entry-schema.js';
@@ -47,6 +47,9 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     mkdirSync(dir, { recursive: true });
     this.businessDate = businessDate;
     this.path = join(dir, `${businessDate}.sqlite`);
+    // Files that already exist had their directory entries made durable by whoever created them
+    // (the back line prepares the next day's file this way, so a cut-over does not wait for it).
+    const created = !existsSync(this.path) || !existsSync(`${this.path}-wal`);
     this.db = new Database(this.path);
     let format: number;
     try {
@@ -64,11 +67,13 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     if (format < schema.version) upgrade(this.db, schema, format);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
-    const dirFd = openSync(dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
+    if (created) {
+      const dirFd = openSync(dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
     }
     this.insert = this.db.prepare(schema.insertSql);
     this.insertEntry = schema.insert;

@@ -213,7 +213,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     if (change.kind === 'business-date' && !('refused' in result)) backline.post({ businessDate: change.date });
     return result;
   };
-  const dayCut = new DayCut({ businessDate: () => book.businessDate, control }, log);
+  const dayCut = new DayCut({ businessDate: () => book.businessDate, control, prepare: (date) => backline.prepare(date) }, log);
   const cutAt = parseCutoverTime(config.cutoverAt);
   const schedule = cutAt === null ? undefined : new CutoverSchedule(dayCut, { businessDate: () => book.businessDate, control }, cutAt, log);
 
@@ -294,16 +294,42 @@ function pressureMetrics(p: PressureSnapshot): Metric[] {
 
 interface BacklineHandle {
   post(msg: BacklineThreadMessage): void;
+  /**
+   * Has the back line create a day's journal before a cut-over begins it; resolves with the
+   * release to call once the cut-over is over (at once if the back line is slow: the book then
+   * creates the file itself).
+   */
+  prepare(date: string): Promise<() => void>;
   /** Lets the stage under way finish, then ends the thread. */
   stop(): Promise<void>;
 }
+
+/** How long a cut-over waits for the back line to prepare the new day's file (it may be in a long stage). */
+const PREPARE_WAIT_MS = 1000;
 
 function startBacklineThread(data: BacklineThreadData, log: Logger): BacklineHandle {
   const thread = new Worker(new URL('../day-end/backline-thread.js', import.meta.url), { workerData: data });
   const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
   thread.on('error', (err) => log.error({ err }, 'back line thread failed'));
+  const waiting = new Map<string, () => void>();
+  thread.on('message', (msg: { prepared?: string }) => {
+    if (msg.prepared !== undefined) waiting.get(msg.prepared)?.();
+  });
   return {
     post: (msg) => thread.postMessage(msg),
+    async prepare(date) {
+      const release = () => thread.postMessage({ release: date } satisfies BacklineThreadMessage);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, PREPARE_WAIT_MS);
+        waiting.set(date, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        thread.postMessage({ prepare: date } satisfies BacklineThreadMessage);
+      });
+      waiting.delete(date);
+      return release;
+    },
     async stop() {
       thread.postMessage({ stop: true } satisfies BacklineThreadMessage);
       await new Promise<void>((resolve) => {
