@@ -32,6 +32,8 @@ export class HttpError extends Error {
 export interface ApiRequest {
   /** The route pattern's `:name` parameters in order, URL-decoded. */
   readonly params: readonly string[];
+  /** The query string's parameters. */
+  readonly query: URLSearchParams;
   /** The parsed JSON body (PUT and POST), otherwise undefined. */
   readonly body: unknown;
   /** True once the client has gone away (or been answered): a handler may check it after an await to skip needless work. */
@@ -51,6 +53,7 @@ export type ApiHandler = (req: ApiRequest) => ApiAnswer | Promise<ApiAnswer>;
  */
 class Exchange implements ApiRequest {
   params: readonly string[] = [];
+  query = new URLSearchParams();
   body: unknown;
   gone = false;
   /** Body bytes may still arrive: the answer then closes the connection rather than leave them unread. */
@@ -152,6 +155,7 @@ export class ApiRoutes {
     if (refusal) return exchange.answer(refusal.status, { error: refusal.message });
     try {
       exchange.params = paramsOf(req, pattern);
+      exchange.query = new URLSearchParams(req.getQuery() ?? '');
     } catch (err) {
       return this.refuse(exchange, err, url);
     }
