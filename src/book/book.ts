@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
-import { Journal, REFERENCE_TABLES, blankEntry, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
+import { ADMIN_ROLES, Journal, REFERENCE_TABLES, blankEntry, type AdminRole, type ApiToken, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
 import { dayNumber, isDate, RC, ROUTE_TIMEOUT_MS, routeProblem, type Route } from '../txn/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
@@ -165,6 +165,8 @@ export class Book {
       return { refused: 'a reference value is a record, or null to remove the key' };
     } else if (change.table === 'merchants' && change.value !== null && !standInLimitValid((change.value as { standInLimit?: unknown }).standInLimit)) {
       return { refused: 'standInLimit must be a whole number of fen, 0 or more' };
+    } else if (change.table === 'tokens' && change.value !== null && !apiTokenValid(change.value)) {
+      return { refused: `a token record is {id, role (${ADMIN_ROLES.join(', ')}), label, createdAt}` };
     } else if (change.table === 'routes' && change.value !== null) {
       const problem = routeProblem(change.key, change.value);
       if (problem !== null) return { refused: problem };
@@ -338,4 +340,9 @@ function controlEntry(change: ControlChange, at: number): JournalEntry {
 
 function standInLimitValid(limit: unknown): boolean {
   return limit === undefined || (Number.isSafeInteger(limit) && (limit as number) >= 0);
+}
+
+function apiTokenValid(value: unknown): boolean {
+  const t = value as Partial<ApiToken>;
+  return typeof t.id === 'string' && t.id !== '' && ADMIN_ROLES.includes(t.role as AdminRole) && typeof t.label === 'string' && Number.isSafeInteger(t.createdAt);
 }

@@ -9,6 +9,7 @@ import { SEARCH_USAGE, searchCommand } from './search.js';
 import { ROUTE_USAGE, routeCommand } from './route.js';
 import { START_USAGE, startCommand } from './start.js';
 import { DAY_CUT_USAGE, dayCutCommand } from './day-cut.js';
+import { TOKEN_USAGE, tokenCommand } from './token.js';
 import { BACKLINE_USAGE, backlineCommand } from './backline.js';
 import { SIM_HOST_USAGE, simHostCommand } from './sim-host.js';
 
@@ -18,6 +19,7 @@ commands:
   ${START_USAGE.split('\n').join('\n  ')}
   ${SIM_HOST_USAGE.split('\n').join('\n  ')}
   ${DAY_CUT_USAGE.split('\n').join('\n  ')}
+  ${TOKEN_USAGE.split('\n').join('\n  ')}
   ${BACKLINE_USAGE.split('\n').join('\n  ')}
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${FRAMES_USAGE.split('\n').join('\n  ')}
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       return simHostCommand(args, io);
     case 'day-cut':
       return dayCutCommand(args, io);
+    case 'token':
+      return tokenCommand(args, io);
     case 'backline':
       return backlineCommand(args, io);
     case 'loadgen':

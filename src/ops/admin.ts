@@ -5,6 +5,7 @@ import { ApiRoutes } from './http.js';
 import { renderMetrics, type Metric } from './metrics.js';
 import { ReferenceDesk, type ReferenceBook } from './reference.js';
 import { routesApi } from './routes-api.js';
+import { tokensApi } from './tokens-api.js';
 import { dayEndApi } from './day-end-api.js';
 import type { DayCut } from '../day-end/index.js';
 import { loadUws } from './uws.js';
@@ -52,8 +53,10 @@ export class AdminServer {
           res.end(text);
         });
       });
-    const routes = new ApiRoutes(this.app, new AdminAuth(api.token), log);
-    routesApi(routes, new ReferenceDesk(api.book));
+    const desk = new ReferenceDesk(api.book);
+    const routes = new ApiRoutes(this.app, new AdminAuth(api.token, (key) => desk.state.tokens.get(key)), log);
+    routesApi(routes, desk);
+    tokensApi(routes, desk);
     dayEndApi(routes, api.dayCut, api.dataDir);
     this.app.any('/*', (res, req) => {
       const path = req.getUrl();

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ADMIN_ROLES, type AdminRole, type ApiToken } from '../store/index.js';
 import { HttpError } from './http.js';
 
 /** A fresh admin token: 256 random bits, base64url (safe in a header, a URL and a shell). */
@@ -10,24 +11,38 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** The key a token is stored under: its SHA-256 in hex (the token itself is never kept). */
+export function tokenKey(token: string): string {
+  return digest(token).toString('hex');
+}
+
 /**
- * Who may use the admin API: the holder of the bootstrap admin token. Only its SHA-256 is kept, and
- * a presented token is hashed too, so the comparison takes the same time whatever it is and however
- * long (timingSafeEqual needs equal lengths).
+ * Who may use the admin API, and for what: the holder of the bootstrap token (`--admin-token`) is
+ * an admin; other tokens are looked up by their SHA-256 among those made through the API, each with
+ * its role. Only hashes are kept; the bootstrap token is compared in constant time (both sides
+ * hashed, so of equal length), and a stored token is found by its hash, which reveals nothing.
  */
 export class AdminAuth {
-  private readonly expected: Buffer | undefined;
+  private readonly bootstrap: Buffer | undefined;
 
-  constructor(token: string | undefined) {
-    this.expected = token === undefined ? undefined : digest(token);
+  constructor(
+    token: string | undefined,
+    /** A token made through the API, by the hex SHA-256 of the token. */
+    private readonly tokenOf: (key: string) => ApiToken | undefined,
+  ) {
+    this.bootstrap = token === undefined ? undefined : digest(token);
   }
 
-  /** Why a request with this Authorization header may not go on, or null when it carries the admin token. */
-  check(authorization: string): HttpError | null {
-    if (this.expected === undefined) return new HttpError(503, 'no admin token configured: start the switch with --admin-token or POSP_ADMIN_TOKEN');
+  /** Why a request with this Authorization header may not do what needs `role`, or null when it may. */
+  check(authorization: string, role: AdminRole): HttpError | null {
+    if (this.bootstrap === undefined) return new HttpError(503, 'no admin token configured: start the switch with --admin-token or POSP_ADMIN_TOKEN');
     const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
     if (bearer === null) return new HttpError(401, 'an admin token is required: Authorization: Bearer TOKEN');
-    if (!timingSafeEqual(digest(bearer[1]), this.expected)) return new HttpError(401, 'the admin token is not valid');
+    const presented = digest(bearer[1]);
+    if (timingSafeEqual(presented, this.bootstrap)) return null;
+    const held = this.tokenOf(presented.toString('hex'))?.role;
+    if (held === undefined) return new HttpError(401, 'the admin token is not valid');
+    if (ADMIN_ROLES.indexOf(held) < ADMIN_ROLES.indexOf(role)) return new HttpError(403, `this needs the ${role} role; the token is ${held}`);
     return null;
   }
 }

@@ -11,7 +11,7 @@ import { HttpError, type ApiRoutes } from './http.js';
  */
 export function dayEndApi(api: ApiRoutes, dayCut: DayCut, dataDir: string): void {
   api
-    .post('/api/v1/day-cut', async (req) => {
+    .post('/api/v1/day-cut', 'operator', async (req) => {
       const date = dateOf(req.body);
       try {
         return { status: 200, body: await dayCut.cut(date) };

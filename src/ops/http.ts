@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type * as Uws from 'uWebSockets.js';
+import type { AdminRole } from '../store/index.js';
 import type { AdminAuth } from './auth.js';
 
 /** Largest request body the admin API reads; admin documents are small, so more is a mistake or an attack. */
@@ -11,6 +12,7 @@ const STATUS_LINES: Record<number, string> = {
   200: '200 OK',
   400: '400 Bad Request',
   401: '401 Unauthorized',
+  403: '403 Forbidden',
   404: '404 Not Found',
   409: '409 Conflict',
   413: '413 Payload Too Large',
@@ -125,33 +127,34 @@ export class ApiRoutes {
     private readonly log: Logger,
   ) {}
 
+  /** Reads need a viewer at least; each change names the role it needs. */
   get(pattern: string, handler: ApiHandler): this {
-    this.app.get(pattern, (res, req) => this.serve(res, req, pattern, handler, false));
+    this.app.get(pattern, (res, req) => this.serve(res, req, pattern, handler, 'viewer', false));
     return this;
   }
 
-  put(pattern: string, handler: ApiHandler): this {
-    this.app.put(pattern, (res, req) => this.serve(res, req, pattern, handler, true));
+  put(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.app.put(pattern, (res, req) => this.serve(res, req, pattern, handler, role, true));
     return this;
   }
 
-  post(pattern: string, handler: ApiHandler): this {
-    this.app.post(pattern, (res, req) => this.serve(res, req, pattern, handler, true));
+  post(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.app.post(pattern, (res, req) => this.serve(res, req, pattern, handler, role, true));
     return this;
   }
 
-  del(pattern: string, handler: ApiHandler): this {
-    this.app.del(pattern, (res, req) => this.serve(res, req, pattern, handler, false));
+  del(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.app.del(pattern, (res, req) => this.serve(res, req, pattern, handler, role, false));
     return this;
   }
 
-  private serve(res: Uws.HttpResponse, req: Uws.HttpRequest, pattern: string, handler: ApiHandler, hasBody: boolean): void {
+  private serve(res: Uws.HttpResponse, req: Uws.HttpRequest, pattern: string, handler: ApiHandler, role: AdminRole, hasBody: boolean): void {
     const exchange = new Exchange(res);
     // A refusal before the body is read closes the connection: the unread bytes would follow otherwise.
     exchange.bodyPending = hasBody;
     // HttpRequest is only valid in this call: everything needed from it is read now.
     const url = req.getUrl();
-    const refusal = this.auth.check(req.getHeader('authorization'));
+    const refusal = this.auth.check(req.getHeader('authorization'), role);
     if (refusal) return exchange.answer(refusal.status, { error: refusal.message });
     try {
       exchange.params = paramsOf(req, pattern);

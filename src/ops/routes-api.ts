@@ -11,8 +11,8 @@ export function routesApi(api: ApiRoutes, desk: ReferenceDesk): void {
   api
     .get('/api/v1/routes', () => ({ status: 200, body: { routes: listRoutes(desk) } }))
     .get('/api/v1/routes/:id', (req) => ({ status: 200, body: storedRoute(desk, req.params[0]) }))
-    .put('/api/v1/routes/:id', (req) => setRoute(desk, req))
-    .del('/api/v1/routes/:id', (req) => removeRoute(desk, req));
+    .put('/api/v1/routes/:id', 'admin', (req) => setRoute(desk, req))
+    .del('/api/v1/routes/:id', 'admin', (req) => removeRoute(desk, req));
 }
 
 /** Every rule in id order (LMDB keeps string keys sorted). */

@@ -253,7 +253,19 @@ export interface AdviceChange {
 }
 
 /** LMDB tables of reference data the control channel may change. */
-export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters' | 'routes';
+export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters' | 'routes' | 'tokens';
+
+/** What an admin API token may do: each role may do what the ones before it may. */
+export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/** An admin API token, stored under the SHA-256 (hex) of the token itself: the token is never kept. */
+export interface ApiToken {
+  id: string;
+  role: AdminRole;
+  label: string;
+  createdAt: number;
+}
 
 export interface ReferenceChange {
   table: ReferenceTable;

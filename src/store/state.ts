@@ -15,6 +15,7 @@ import type {
   ReferenceChange,
   ReferenceTable,
   ReversalAdvice,
+  ApiToken,
   Terminal,
   TotalsDelta,
   TxnRecord,
@@ -57,6 +58,8 @@ export class StateStore {
   readonly billers: Database<Biller, string>;
   /** Routing rules by id (`src/txn/routing.ts`). */
   readonly routes: Database<Route, string>;
+  /** Admin API tokens by the SHA-256 of the token. */
+  readonly tokens: Database<ApiToken, string>;
   /** Reversal advices hosts are owed (store and forward), by `link|stan|time`. */
   readonly advices: Database<ReversalAdvice, string>;
   readonly meta: Database<unknown, string>;
@@ -67,7 +70,7 @@ export class StateStore {
     // those are in the journal, and recovery replays everything after `appliedSeq`.
     // One map, large enough never to grow: each time lmdb-js grows the map it maps the file again and
     // keeps the old mappings for buffers still read from them, so every page read before counts again.
-    this.root = open({ path: join(dataDir, 'state'), maxDbs: 16, compression: false, noMetaSync: true, mapSize: MAP_BYTES });
+    this.root = open({ path: join(dataDir, 'state'), maxDbs: 32, compression: false, noMetaSync: true, mapSize: MAP_BYTES });
     this.merchants = this.root.openDB({ name: 'merchants' });
     this.terminals = this.root.openDB({ name: 'terminals' });
     this.bins = this.root.openDB({ name: 'bins' });
@@ -82,6 +85,7 @@ export class StateStore {
     this.parameters = this.root.openDB({ name: 'parameters' });
     this.billers = this.root.openDB({ name: 'billers' });
     this.routes = this.root.openDB({ name: 'routes' });
+    this.tokens = this.root.openDB({ name: 'tokens' });
     this.advices = this.root.openDB({ name: 'advices' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.loadBinLengths();
@@ -221,7 +225,7 @@ export class StateStore {
 const NO_POSTINGS: readonly Posting[] = [];
 
 /** The tables a reference change may set, each an LMDB database of the state. */
-export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters', 'routes'];
+export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters', 'routes', 'tokens'];
 
 /** What one LMDB transaction of journal entries does to balances and batch totals, summed up. */
 class AppliedGroup {
