@@ -32,7 +32,7 @@ export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 /** A change made through the book's control channel: journalled like a transaction. */
 export type ControlChange =
   | { kind: 'business-date'; date: string }
-  | { kind: 'reference'; table: ReferenceTable; key: string; value: unknown }
+  | { kind: 'reference'; table: ReferenceTable; key: string; value: unknown; by?: string; before?: unknown }
   | { kind: 'hold-sweep' };
 
 /** What a control change came to: the seq of its entry (the last released hold's for a sweep), or why it was refused. */
@@ -175,7 +175,10 @@ export class Book {
       change = { ...change, value: { id: change.key, match: route.match, to: route.to, timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS, standIn: route.standIn ?? false } };
     }
     const entry = controlEntry(change, at);
-    if (change.kind === 'reference') entry.effects.reference = { table: change.table, key: change.key, value: change.value };
+    if (change.kind === 'reference') {
+      const { table, key, value, by, before } = change;
+      entry.effects.reference = { table, key, value, ...(by === undefined ? {} : { by, before: before ?? null }) };
+    }
     this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
     return { seq: entry.seq };
   }

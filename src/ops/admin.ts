@@ -6,6 +6,7 @@ import { renderMetrics, type Metric } from './metrics.js';
 import { ReferenceDesk, type ReferenceBook } from './reference.js';
 import { routesApi } from './routes-api.js';
 import { tokensApi } from './tokens-api.js';
+import { auditApi } from './audit-api.js';
 import { dayEndApi } from './day-end-api.js';
 import type { DayCut } from '../day-end/index.js';
 import { loadUws } from './uws.js';
@@ -57,6 +58,7 @@ export class AdminServer {
     const routes = new ApiRoutes(this.app, new AdminAuth(api.token, (key) => desk.state.tokens.get(key)), log);
     routesApi(routes, desk);
     tokensApi(routes, desk);
+    auditApi(routes, api.dataDir);
     dayEndApi(routes, api.dayCut, api.dataDir);
     this.app.any('/*', (res, req) => {
       const path = req.getUrl();

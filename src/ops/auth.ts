@@ -11,6 +11,9 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** Who the bootstrap token's holder is in the audit log. */
+export const BOOTSTRAP = 'bootstrap';
+
 /** The key a token is stored under: its SHA-256 in hex (the token itself is never kept). */
 export function tokenKey(token: string): string {
   return digest(token).toString('hex');
@@ -33,16 +36,16 @@ export class AdminAuth {
     this.bootstrap = token === undefined ? undefined : digest(token);
   }
 
-  /** Why a request with this Authorization header may not do what needs `role`, or null when it may. */
-  check(authorization: string, role: AdminRole): HttpError | null {
+  /** Who the Authorization header names (a token's id, or `bootstrap`) if it may do what needs `role`; else why not. */
+  check(authorization: string, role: AdminRole): HttpError | string {
     if (this.bootstrap === undefined) return new HttpError(503, 'no admin token configured: start the switch with --admin-token or POSP_ADMIN_TOKEN');
     const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
     if (bearer === null) return new HttpError(401, 'an admin token is required: Authorization: Bearer TOKEN');
     const presented = digest(bearer[1]);
-    if (timingSafeEqual(presented, this.bootstrap)) return null;
-    const held = this.tokenOf(presented.toString('hex'))?.role;
+    if (timingSafeEqual(presented, this.bootstrap)) return BOOTSTRAP;
+    const held = this.tokenOf(presented.toString('hex'));
     if (held === undefined) return new HttpError(401, 'the admin token is not valid');
-    if (ADMIN_ROLES.indexOf(held) < ADMIN_ROLES.indexOf(role)) return new HttpError(403, `this needs the ${role} role; the token is ${held}`);
-    return null;
+    if (ADMIN_ROLES.indexOf(held.role) < ADMIN_ROLES.indexOf(role)) return new HttpError(403, `this needs the ${role} role; the token is ${held.role}`);
+    return held.id;
   }
 }

@@ -36,6 +36,8 @@ export interface ApiRequest {
   readonly params: readonly string[];
   /** The query string's parameters. */
   readonly query: URLSearchParams;
+  /** Who is asking: the token's id, or `bootstrap` (for the audit log). */
+  readonly who: string;
   /** The parsed JSON body (PUT and POST), otherwise undefined. */
   readonly body: unknown;
   /** True once the client has gone away (or been answered): a handler may check it after an await to skip needless work. */
@@ -56,6 +58,7 @@ export type ApiHandler = (req: ApiRequest) => ApiAnswer | Promise<ApiAnswer>;
 class Exchange implements ApiRequest {
   params: readonly string[] = [];
   query = new URLSearchParams();
+  who = '';
   body: unknown;
   gone = false;
   /** Body bytes may still arrive: the answer then closes the connection rather than leave them unread. */
@@ -127,9 +130,9 @@ export class ApiRoutes {
     private readonly log: Logger,
   ) {}
 
-  /** Reads need a viewer at least; each change names the role it needs. */
-  get(pattern: string, handler: ApiHandler): this {
-    this.app.get(pattern, (res, req) => this.serve(res, req, pattern, handler, 'viewer', false));
+  /** Reads need a viewer unless they say otherwise; each change names the role it needs. */
+  get(pattern: string, handler: ApiHandler, role: AdminRole = 'viewer'): this {
+    this.app.get(pattern, (res, req) => this.serve(res, req, pattern, handler, role, false));
     return this;
   }
 
@@ -154,8 +157,9 @@ export class ApiRoutes {
     exchange.bodyPending = hasBody;
     // HttpRequest is only valid in this call: everything needed from it is read now.
     const url = req.getUrl();
-    const refusal = this.auth.check(req.getHeader('authorization'), role);
-    if (refusal) return exchange.answer(refusal.status, { error: refusal.message });
+    const who = this.auth.check(req.getHeader('authorization'), role);
+    if (who instanceof HttpError) return exchange.answer(who.status, { error: who.message });
+    exchange.who = who;
     try {
       exchange.params = paramsOf(req, pattern);
       exchange.query = new URLSearchParams(req.getQuery() ?? '');

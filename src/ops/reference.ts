@@ -30,9 +30,14 @@ export class ReferenceDesk {
     return this.book.state;
   }
 
-  /** Sets (or with null removes) `key` of `table`; resolves to the journal seq of the change. A refusal by the book is a 400. */
-  async change(table: ReferenceTable, key: string, value: unknown): Promise<number> {
-    const result = await this.book.control({ kind: 'reference', table, key, value });
+  /**
+   * Sets (or with null removes) `key` of `table` for `who`; resolves to the journal seq of the
+   * change, whose entry also says who asked and what the record was before (the audit log). A
+   * refusal by the book is a 400.
+   */
+  async change(table: ReferenceTable, key: string, value: unknown, who: string): Promise<number> {
+    const before = (this.state[table] as { get(key: string): unknown }).get(key) ?? null;
+    const result = await this.book.control({ kind: 'reference', table, key, value, by: who, before });
     if ('refused' in result) throw new HttpError(400, result.refused);
     await this.applied(result.seq);
     return result.seq;

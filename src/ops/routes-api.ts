@@ -32,12 +32,12 @@ async function setRoute(desk: ReferenceDesk, req: ApiRequest): Promise<ApiAnswer
   // Checked here too so a bad rule costs no trip to the book; the book checks again (it is the authority).
   const problem = routeProblem(id, req.body);
   if (problem !== null) throw new HttpError(400, problem);
-  const seq = await desk.change('routes', id, req.body);
+  const seq = await desk.change('routes', id, req.body, req.who);
   return { status: 200, body: { seq, route: storedRoute(desk, id) } };
 }
 
 async function removeRoute(desk: ReferenceDesk, req: ApiRequest): Promise<ApiAnswer> {
   const id = req.params[0];
   storedRoute(desk, id);
-  return { status: 200, body: { seq: await desk.change('routes', id, null) } };
+  return { status: 200, body: { seq: await desk.change('routes', id, null, req.who) } };
 }

@@ -15,14 +15,14 @@ export function tokensApi(api: ApiRoutes, desk: ReferenceDesk): void {
       const { role, label } = tokenRequest(req.body);
       const token = newAdminToken();
       const record: ApiToken = { id: randomBytes(6).toString('hex'), role, label, createdAt: Date.now() };
-      const seq = await desk.change('tokens', tokenKey(token), record);
+      const seq = await desk.change('tokens', tokenKey(token), record, req.who);
       return { status: 200, body: { token, ...record, seq } };
     })
     .get('/api/v1/tokens', () => ({ status: 200, body: { tokens: tokensOf(desk).map(({ record }) => record) } }))
     .del('/api/v1/tokens/:id', 'admin', async (req) => {
       const found = tokensOf(desk).find(({ record }) => record.id === req.params[0]);
       if (found === undefined) throw new HttpError(404, `no token ${JSON.stringify(req.params[0])}`);
-      return { status: 200, body: { seq: await desk.change('tokens', found.key, null) } };
+      return { status: 200, body: { seq: await desk.change('tokens', found.key, null, req.who) } };
     });
 }
 

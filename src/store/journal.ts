@@ -210,6 +210,11 @@ export function entryByRrn<E extends JournalEntry = JournalEntry>(
   return undefined;
 }
 
+/** Every entry of `type` in a day's journal, in seq order (the admin API's audit log reads the control changes). */
+export function entriesOfType<E extends JournalEntry = JournalEntry>(dataDir: string, date: string, type: string, schema: EntrySchema<E> = realSchema<E>()): E[] {
+  return readDay(dataDir, date, schema, (db, rows) => (db.prepare(`SELECT ${rows.columns} FROM entries WHERE type = ? ORDER BY seq`).raw().all(type) as unknown[][]).map(rows.toEntry));
+}
+
 export function journalDir(dataDir: string): string {
   return join(dataDir, 'journal');
 }

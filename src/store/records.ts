@@ -271,6 +271,10 @@ export interface ReferenceChange {
   table: ReferenceTable;
   key: string;
   value: unknown;
+  /** Who asked for it through the admin API (a token's id, or `bootstrap`), for the audit log. */
+  by?: string;
+  /** The key's record before the change (null: there was none), for the audit log. */
+  before?: unknown;
 }
 
 export interface OriginalUpdate {

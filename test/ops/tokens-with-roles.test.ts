@@ -1,7 +1,8 @@
 /**
  * Admin API tokens with roles: `posp token create --role R` (a real child process) prints a token
  * once; the switch keeps only its SHA-256. A viewer reads but cannot change; an operator may also
- * cut the day over; an admin may change routes and tokens. A revoked token is refused.
+ * cut the day over; an admin may change routes and tokens. A revoked token is refused. Every
+ * change made through the API is in the audit log: who, what, before, after, when.
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
@@ -61,4 +62,28 @@ t.test('tokens made through the API carry a role, are kept hashed and can be rev
   t.equal((await call(operator.token, 'GET', '/api/v1/routes')).status, 401, 'a revoked token is refused');
   t.equal((await runPosp(['token', 'revoke', operator.id, '--admin', admin, '--token', second.token])).code, 1, 'revoking it again: exit 1 (404)');
   t.equal((await runPosp(['token', 'create', '--admin', admin])).code, 2, 'create without a role: usage, exit 2');
+
+  // The audit log: who changed what, before and after, newest first; admins only.
+  t.equal((await call(viewer.token, 'GET', '/api/v1/audit')).status, 403, 'a viewer may not read the audit log');
+  // The operator's cut-over moved the day: the log spans both days.
+  const auditText = await (await call(BOOTSTRAP, 'GET', `/api/v1/audit?from=${sw.businessDate}`)).text();
+  const audit = JSON.parse(auditText) as { records: { by: string; table: string; key: string; before: unknown; after: unknown }[] };
+  t.same(
+    audit.records.map((r) => [r.by, r.table, r.key]),
+    [
+      [second.id, 'tokens', `token:${operator.id}`],
+      [second.id, 'routes', DEMO_OFF_US_ROUTE],
+      ['bootstrap', 'tokens', `token:${second.id}`],
+      ['bootstrap', 'tokens', `token:${operator.id}`],
+      ['bootstrap', 'tokens', `token:${viewer.id}`],
+    ],
+    'every change through the API, newest first, with who made it',
+  );
+  const routeChange = audit.records[1];
+  t.match(routeChange, { before: { id: DEMO_OFF_US_ROUTE, to: { links: [{ link: 'sim' }] } }, after: { to: { reject: '57' } } }, 'the route before and after');
+  t.match(audit.records[0], { before: { id: operator.id, role: 'operator' }, after: null }, 'a revocation: the token record before, nothing after');
+  for (const token of [viewer, operator, second]) {
+    t.notOk(auditText.includes(token.token) || auditText.includes(createHash('sha256').update(token.token).digest('hex')), `no token ${token.id} nor its hash in the audit log`);
+  }
+  t.equal((await call(BOOTSTRAP, 'GET', '/api/v1/audit?from=2026-02-30')).status, 400, 'a bad date: 400');
 });

@@ -1,0 +1,50 @@
+import { entriesOfType, journalDates, type ApiToken } from '../store/index.js';
+import { parseBusinessDate } from '../txn/index.js';
+import { HttpError, type ApiRoutes } from './http.js';
+
+/** One management change: who asked, what it changed, the record before and after, when. */
+export interface AuditRecord {
+  seq: number;
+  at: number;
+  businessDate: string;
+  by: string;
+  table: string;
+  key: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * `GET /api/v1/audit?from=D&to=D` (admin): every change made through the admin API, newest first,
+ * read from the journal's reference-change entries (which carry who asked and the record before),
+ * by default of the current business day. A token's record is named by its id, never by the hash
+ * it is stored under.
+ */
+export function auditApi(api: ApiRoutes, dataDir: string): void {
+  api.get('/api/v1/audit', (req) => {
+    const dates = journalDates(dataDir);
+    const newest = dates[dates.length - 1] ?? '';
+    const from = dateParam(req.query.get('from')) ?? newest;
+    const to = dateParam(req.query.get('to')) ?? newest;
+    const records: AuditRecord[] = [];
+    for (const date of dates.filter((d) => d >= from && d <= to)) {
+      for (const entry of entriesOfType(dataDir, date, 'reference-change')) {
+        const change = entry.effects.reference;
+        if (change?.by === undefined) continue;
+        records.push({ seq: entry.seq, at: entry.at, businessDate: entry.businessDate, by: change.by, table: change.table, key: keyOf(change.table, change.key, change.value ?? change.before), before: change.before, after: change.value });
+      }
+    }
+    return { status: 200, body: { records: records.reverse() } };
+  }, 'admin');
+}
+
+function keyOf(table: string, key: string, record: unknown): string {
+  return table === 'tokens' ? `token:${(record as Partial<ApiToken> | null)?.id ?? '?'}` : key;
+}
+
+function dateParam(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  const date = parseBusinessDate(value);
+  if (date === undefined) throw new HttpError(400, `not a business date: ${JSON.stringify(value)} (YYYYMMDD or YYYY-MM-DD)`);
+  return date;
+}
