@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { DailyReport, ReportRow } from './reports.js';
-import { DIMENSIONS } from './reports.js';
+import { DIMENSIONS, type DailyReport, type ReportRow } from './report-shape.js';
 
 /** Bars a chart shows at most (the busiest); its table lists every group. */
 const CHART_BARS = 30;
