@@ -1,6 +1,5 @@
 import { entriesOfType, journalDates, type ApiToken } from '../store/index.js';
-import { parseBusinessDate } from '../txn/index.js';
-import { HttpError, type ApiRoutes } from './http.js';
+import { businessDateOf, type ApiRoutes } from './http.js';
 
 /** One management change: who asked, what it changed, the record before and after, when. */
 export interface AuditRecord {
@@ -24,8 +23,8 @@ export function auditApi(api: ApiRoutes, dataDir: string): void {
   api.get('/api/v1/audit', (req) => {
     const dates = journalDates(dataDir);
     const newest = dates[dates.length - 1] ?? '';
-    const from = dateParam(req.query.get('from')) ?? newest;
-    const to = dateParam(req.query.get('to')) ?? newest;
+    const from = req.query.has('from') ? businessDateOf('from', req.query.get('from')) : newest;
+    const to = req.query.has('to') ? businessDateOf('to', req.query.get('to')) : newest;
     const records: AuditRecord[] = [];
     for (const date of dates.filter((d) => d >= from && d <= to)) {
       for (const entry of entriesOfType(dataDir, date, 'reference-change')) {
@@ -42,9 +41,3 @@ function keyOf(table: string, key: string, record: unknown): string {
   return table === 'tokens' ? `token:${(record as Partial<ApiToken> | null)?.id ?? '?'}` : key;
 }
 
-function dateParam(value: string | null): string | undefined {
-  if (value === null) return undefined;
-  const date = parseBusinessDate(value);
-  if (date === undefined) throw new HttpError(400, `not a business date: ${JSON.stringify(value)} (YYYYMMDD or YYYY-MM-DD)`);
-  return date;
-}

@@ -1,7 +1,6 @@
 import { CutoverRefused, SearchQueryError, backlineDays, reportDay, searchTransactions, type DayCut, type PageRequest, type TransactionQuery } from '../day-end/index.js';
 import { journalDates } from '../store/index.js';
-import { parseBusinessDate } from '../txn/index.js';
-import { HttpError, type ApiRoutes } from './http.js';
+import { HttpError, businessDateOf, type ApiRoutes } from './http.js';
 
 /**
  * `/api/v1/day-cut`: cut the business day over now (body `{}`, or `{"date": "YYYYMMDD"}` to name
@@ -31,8 +30,7 @@ export function dayEndApi(api: ApiRoutes, dayCut: DayCut, dataDir: string): void
       }
     })
     .get('/api/v1/reports/:date', async (req) => {
-      const date = parseBusinessDate(req.params[0]);
-      if (date === undefined) throw new HttpError(400, `not a business date: ${JSON.stringify(req.params[0])} (YYYYMMDD or YYYY-MM-DD)`);
+      const date = businessDateOf('the date', req.params[0]);
       if (!journalDates(dataDir).includes(date)) throw new HttpError(404, `no journal for business day ${date}`);
       return { status: 200, body: await reportDay({ dataDir, date }) };
     });
@@ -43,10 +41,7 @@ function dateOf(body: unknown): string | undefined {
   const { date, ...rest } = body as { date?: unknown };
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw new HttpError(400, `unknown field ${unknown[0]}`);
-  if (date === undefined) return undefined;
-  const compact = typeof date === 'string' ? parseBusinessDate(date) : undefined;
-  if (compact === undefined) throw new HttpError(400, `date must be a calendar date YYYYMMDD or YYYY-MM-DD, got ${JSON.stringify(date)}`);
-  return compact;
+  return date === undefined ? undefined : businessDateOf('date', date);
 }
 
 /** Query-string names and the search criteria they set; anything else is refused with its name. */
@@ -59,9 +54,7 @@ function searchOf(params: URLSearchParams): { query: TransactionQuery; page: Pag
   const page: PageRequest = {};
   for (const [name, value] of params) {
     if (name === 'from' || name === 'to') {
-      const date = parseBusinessDate(value);
-      if (date === undefined) throw new HttpError(400, `${name} must be YYYYMMDD or YYYY-MM-DD, got ${JSON.stringify(value)}`);
-      query[name] = date;
+      query[name] = businessDateOf(name, value);
     } else if (name in TEXT_CRITERIA) {
       query[TEXT_CRITERIA[name as keyof typeof TEXT_CRITERIA]] = value;
     } else if (name in NUMBER_CRITERIA) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type * as Uws from 'uWebSockets.js';
 import type { AdminRole } from '../store/index.js';
+import { parseBusinessDate } from '../txn/index.js';
 import type { AdminAuth } from './auth.js';
 
 /** Largest request body the admin API reads; admin documents are small, so more is a mistake or an attack. */
@@ -19,6 +20,13 @@ const STATUS_LINES: Record<number, string> = {
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
+
+/** A business date given to the API (YYYYMMDD or YYYY-MM-DD) in the journal's form; anything else is a 400 naming `name`. */
+export function businessDateOf(name: string, value: unknown): string {
+  const date = typeof value === 'string' ? parseBusinessDate(value) : undefined;
+  if (date === undefined) throw new HttpError(400, `${name} must be a business date YYYYMMDD or YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  return date;
+}
 
 /** A refusal: answered with its status and `{"error": reason}`. */
 export class HttpError extends Error {
