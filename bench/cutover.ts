@@ -9,7 +9,8 @@
  * directory. Simulated terminals in this process keep one on-us sale outstanding each. Every
  * `--every` seconds the benchmark cuts the day over through the admin API (as `posp day-cut` does)
  * and notes when it asked and when the answer came. Reported, never asserted:
- *   - per cut: the time `day-cut` took; the longest response among sales in flight at any moment
+ *   - per cut: how long the book thread spent on it (from /health: the time every terminal waited
+ *     because of it), the time `day-cut` took; the longest response among sales in flight at any moment
  *     while the cut ran; the longest response in the second around it;
  *   - throughput in 100 ms buckets: the median over the run, and the lowest bucket within
  *     ±300 ms of each cut (the dip), as a ratio of that median;
@@ -47,6 +48,8 @@ interface Cut {
   asked: number;
   answered: number;
   to: string;
+  /** What the switch's /health says the book thread spent on it: the time every terminal waited because of the cut. */
+  bookMs: number;
 }
 
 async function startSwitch(data: string): Promise<{ child: ChildProcess; posPort: number; adminPort: number }> {
@@ -96,7 +99,9 @@ async function main(): Promise<void> {
       const res = await fetch(`http://127.0.0.1:${sw.adminPort}/api/v1/day-cut`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
       const body = (await res.json()) as { to?: string; error?: string };
       if (!res.ok) throw new Error(`day-cut refused: ${body.error}`);
-      cuts.push({ asked, answered: performance.now() - start, to: body.to! });
+      const answered = performance.now() - start;
+      const health = (await (await fetch(`http://127.0.0.1:${sw.adminPort}/health`)).json()) as { cutover: { lastBookMs: number } };
+      cuts.push({ asked, answered, to: body.to!, bookMs: health.cutover.lastBookMs });
     }
     await new Promise((r) => setTimeout(r, EVERY_S * 1000));
     selling = false;
@@ -126,6 +131,7 @@ function report(answers: Answer[], cuts: Cut[], errors: number): void {
     const lowest = buckets.slice(from, to + 1).reduce((m, n) => Math.min(m, n), Infinity) * (1000 / BUCKET_MS);
     return {
       to: cut.to,
+      bookMs: round(cut.bookMs),
       dayCutMs: round(cut.answered - cut.asked),
       longestInFlightMs: round(most(during.map(latency))),
       longestWithinHalfSecondMs: round(most(around.map(latency))),
@@ -148,7 +154,7 @@ function report(answers: Answer[], cuts: Cut[], errors: number): void {
   console.log(`longest response away from any cut: ${result.longestAwayFromCutsMs} ms`);
   for (const c of perCut) {
     console.log(
-      `cut to ${c.to}: day-cut ${c.dayCutMs} ms; longest response in flight during it ${c.longestInFlightMs} ms (within ±0.5 s: ${c.longestWithinHalfSecondMs} ms); lowest 100 ms bucket near it ${c.lowestTpsNearCut} TPS = ${c.dipRatio} of median`,
+      `cut to ${c.to}: book held ${c.bookMs} ms; day-cut ${c.dayCutMs} ms; longest response in flight during it ${c.longestInFlightMs} ms (within ±0.5 s: ${c.longestWithinHalfSecondMs} ms); lowest 100 ms bucket near it ${c.lowestTpsNearCut} TPS = ${c.dipRatio} of median`,
     );
   }
   console.log(`written ${path.relative(ROOT, OUT)}`);

@@ -140,6 +140,7 @@ export class Book {
     if (change.kind === 'business-date') {
       if (!isDate(change.date)) return { refused: `not a date: ${change.date}` };
       if (change.date <= this.date) return { refused: `the business date only moves forward: ${change.date} is not after ${this.date}` };
+      const started = process.hrtime.bigint();
       this.commit();
       // The old day stays current until the new day's file is open: a file that cannot be opened
       // (a lock, a full disk) refuses the cut-over and changes nothing.
@@ -157,6 +158,7 @@ export class Book {
       this.date = change.date;
       // A new day's WAL starts empty; the old day's is the apply thread's to checkpoint.
       this.walFull = false;
+      this.gauges.lastCutoverMicros = Number((process.hrtime.bigint() - started) / 1000n);
     } else if (!REFERENCE_TABLES.includes(change.table)) {
       return { refused: `no such reference table: ${String(change.table)}` };
     } else if (typeof change.key !== 'string' || change.key === '') {

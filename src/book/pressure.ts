@@ -14,7 +14,8 @@ const WAL_LIMIT = 8;
 const THROTTLED_SINCE = 9;
 const CUTOVER_SINCE = 10;
 const CUTOVER_STUCK_MS = 11;
-const CELLS = 12;
+const LAST_CUTOVER_US = 12;
+const CELLS = 13;
 /** How long a cut-over may hold the book before requests are answered `90` (it normally takes milliseconds). */
 export const CUTOVER_STUCK_MS_DEFAULT = 2000;
 const STRIDE = 8;
@@ -116,6 +117,15 @@ export class BookGauges {
   }
 
   /** When the book began a cut-over that has not finished (Date.now()), else 0. */
+  /** How long the book thread spent on the latest cut-over (µs): what it held up every terminal for. */
+  get lastCutoverMicros(): number {
+    return this.get(LAST_CUTOVER_US);
+  }
+
+  set lastCutoverMicros(us: number) {
+    this.set(LAST_CUTOVER_US, us);
+  }
+
   get cutoverSince(): number {
     return this.get(CUTOVER_SINCE);
   }

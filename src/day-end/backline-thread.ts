@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { BookGauges, setThreadNice, threadId } from '../book/index.js';
 import { Journal, StateStore } from '../store/index.js';
+import { dayAfter } from '../txn/index.js';
 import { Backline } from './backline.js';
 
 export interface BacklineThreadData {
@@ -59,7 +60,9 @@ const retry = setInterval(catchUp, RETRY_MS);
  * The next day's journal, created here so the book's cut-over only opens it: the schema, the WAL
  * and the directory sync cost the book nothing. It is held open until the book has opened it,
  * because SQLite removes the WAL file when its last connection closes, and a new one would need
- * its directory entry synced again.
+ * its directory entry synced again. The day after the current one is prepared as soon as the
+ * business date is known, long before its cut-over: a cut-over then neither waits for this thread
+ * (which may be deep in a day-end stage) nor opens a file whose creation the disk is still busy with.
  */
 const prepared = new Map<string, Journal>();
 
@@ -73,14 +76,23 @@ function prepare(date: string): void {
   }
 }
 
+function release(date: string): void {
+  prepared.get(date)?.close();
+  prepared.delete(date);
+}
+
+/** The book has the current day open: files prepared for it or for days it passed are let go, and the next day's is made. */
+function learnBusinessDate(date: string): void {
+  businessDate = date;
+  for (const day of [...prepared.keys()]) if (day <= date) release(day);
+  prepare(dayAfter(date));
+}
+
 parentPort!.on('message', (msg: BacklineThreadMessage) => {
   if (msg.prepare !== undefined) prepare(msg.prepare);
-  if (msg.release !== undefined) {
-    prepared.get(msg.release)?.close();
-    prepared.delete(msg.release);
-  }
+  if (msg.release !== undefined) release(msg.release);
   if (msg.businessDate !== undefined) {
-    businessDate = msg.businessDate;
+    learnBusinessDate(msg.businessDate);
     catchUp();
   }
   if (msg.stop) {
@@ -93,4 +105,5 @@ parentPort!.on('message', (msg: BacklineThreadMessage) => {
     });
   }
 });
+learnBusinessDate(data.businessDate);
 catchUp();

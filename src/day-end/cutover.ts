@@ -16,8 +16,6 @@ export interface CutResult {
 export interface CutoverBook {
   businessDate(): string;
   control(change: ControlChange): Promise<ControlResult>;
-  /** Creates the new day's journal off the book's thread; resolves with its release, for after the cut. */
-  prepare?(date: string): Promise<() => void>;
 }
 
 /** A cut-over that cannot be made, with the reason (answered 409 by the admin API). */
@@ -67,16 +65,9 @@ export class DayCut {
 
   private async make(to: string): Promise<CutResult> {
     const from = this.book.businessDate();
-    // Checked here too, so no file is prepared for a day the book would refuse.
     if (to <= from) throw new CutoverRefused(`the business date only moves forward: ${to} is not after ${from}`);
     const started = process.hrtime.bigint();
-    const release = (await this.book.prepare?.(to)) ?? (() => undefined);
-    let result: ControlResult;
-    try {
-      result = await this.book.control({ kind: 'business-date', date: to });
-    } finally {
-      release();
-    }
+    const result = await this.book.control({ kind: 'business-date', date: to });
     if ('refused' in result) throw new CutoverRefused(result.refused);
     const cut = { from, to, seq: result.seq, ms: Number(process.hrtime.bigint() - started) / 1e6 };
     this.log.info(cut, 'business day cut over');

@@ -64,7 +64,7 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     // apply thread copies the pages in the background and the book finishes with `checkpoint()`.
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.pragma(`journal_size_limit = ${Math.floor(options.walKeepBytes ?? WAL_KEEP_BYTES)}`);
-    if (format < schema.version) upgrade(this.db, schema, format);
+    if (format < schema.version) upgrade(this.db, schema);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
     if (created) {
@@ -287,8 +287,13 @@ function rowReaderOf<E extends object>(db: Database.Database, schema: EntrySchem
  * re-encodes the effects of an unversioned one and adds the columns an older format lacks (their
  * rows take the default).
  */
-function upgrade<E extends object>(db: Database.Database, schema: EntrySchema<E>, format: number): void {
+function upgrade<E extends object>(db: Database.Database, schema: EntrySchema<E>): void {
+  // IMMEDIATE: another connection may be creating the same new file (the book and the back line
+  // both, when the back line was slow to prepare it); this one then waits its turn, and finds the
+  // file done. A deferred transaction would fail at once with SQLITE_BUSY when it came to write.
   db.transaction(() => {
+    const format = formatOf(db, schema, db.name);
+    if (format === schema.version) return;
     const columns = columnsOf(db);
     if (columns.length === 0) {
       db.exec(schema.createTableSql);
@@ -298,7 +303,7 @@ function upgrade<E extends object>(db: Database.Database, schema: EntrySchema<E>
     }
     db.exec(schema.indexSql);
     db.pragma(`user_version = ${schema.version}`);
-  })();
+  }).immediate();
 }
 
 /** Rewrites the effects of a file from before format versions in the versioned encoding, so one file holds one encoding. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import pino, { type Logger } from 'pino';
+import { reserveFileDescriptors } from './descriptors.js';
 import { BookGauges, EventFeed, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
 import { Acceptor, HostLinks, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
 import { DEMO_ZMK, HostSimulator } from '../hostsim/index.js';
@@ -12,7 +13,7 @@ import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
 import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore, seedDemo } from '../store/index.js';
-import { localDate } from '../txn/index.js';
+import { isDate, localDate } from '../txn/index.js';
 import { ConfigError, type SwitchConfig } from './config.js';
 
 export { ConfigError, DEFAULTS, START_USAGE, loadConfig, type SwitchConfig } from './config.js';
@@ -57,6 +58,7 @@ interface WorkerSlot {
  */
 export async function startSwitch(config: SwitchConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningSwitch> {
   const startedAt = Date.now();
+  reserveFileDescriptors();
   mkdirSync(config.dataDir, { recursive: true });
   let links: LinkConfig[];
   try {
@@ -209,11 +211,19 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     log,
   );
   const control = async (change: ControlChange): Promise<ControlResult> => {
-    const result = await book.control(change);
-    if (change.kind === 'business-date' && !('refused' in result)) backline.post({ businessDate: change.date });
+    if (change.kind !== 'business-date' || !isDate(change.date) || change.date <= book.businessDate) return book.control(change);
+    // The back line makes the new day's file (as a rule long before): the book only opens it.
+    const release = await backline.prepare(change.date);
+    let result: ControlResult;
+    try {
+      result = await book.control(change);
+    } finally {
+      release();
+    }
+    if (!('refused' in result)) backline.post({ businessDate: change.date });
     return result;
   };
-  const dayCut = new DayCut({ businessDate: () => book.businessDate, control, prepare: (date) => backline.prepare(date) }, log);
+  const dayCut = new DayCut({ businessDate: () => book.businessDate, control }, log);
   const cutAt = parseCutoverTime(config.cutoverAt);
   const schedule = cutAt === null ? undefined : new CutoverSchedule(dayCut, { businessDate: () => book.businessDate, control }, cutAt, log);
 
@@ -229,6 +239,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
         journalledSeq: feed.lastSeq,
         pressure: gauges.snapshot(),
         recovery: { replayed: book.replayed, ms: book.readyAt - startedAt },
+        // How long the book spent on the latest cut-over, and how long the one under way has run.
+        cutover: { lastBookMs: gauges.lastCutoverMicros / 1000, inProgressMs: gauges.cutoverSince === 0 ? null : Date.now() - gauges.cutoverSince },
       }),
       metrics: () => pressureMetrics(gauges.snapshot()),
     },
@@ -312,13 +324,25 @@ function startBacklineThread(data: BacklineThreadData, log: Logger): BacklineHan
   const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
   thread.on('error', (err) => log.error({ err }, 'back line thread failed'));
   const waiting = new Map<string, () => void>();
-  thread.on('message', (msg: { prepared?: string }) => {
-    if (msg.prepared !== undefined) waiting.get(msg.prepared)?.();
+  // Days whose journal the back line has made ahead of time (the day after the current one, always).
+  const ready = new Set<string>();
+  thread.on('message', (msg: { prepared?: string; error?: string }) => {
+    if (msg.prepared === undefined) return;
+    if (msg.error === undefined) ready.add(msg.prepared);
+    waiting.get(msg.prepared)?.();
   });
   return {
-    post: (msg) => thread.postMessage(msg),
+    post(msg) {
+      // The back line lets go of files made for days the business date has reached or passed.
+      if (msg.businessDate !== undefined) for (const day of ready) if (day <= msg.businessDate) ready.delete(day);
+      thread.postMessage(msg);
+    },
     async prepare(date) {
-      const release = () => thread.postMessage({ release: date } satisfies BacklineThreadMessage);
+      const release = () => {
+        ready.delete(date);
+        thread.postMessage({ release: date } satisfies BacklineThreadMessage);
+      };
+      if (ready.has(date)) return release;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, PREPARE_WAIT_MS);
         waiting.set(date, () => {

@@ -22,6 +22,7 @@ import { auditLedger } from '../../src/ledger/audit.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { dayAfter } from '../../src/txn/index.js';
 import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
 const silent = pino({ level: 'silent' });
@@ -385,7 +386,14 @@ t.test('in process: the business date moves under load from 20 terminals, and st
   } finally {
     await sw2.close();
   }
-  t.same(journalFiles(dataDir), [`${oldDay}.sqlite`, `${newDay}.sqlite`], 'the restart opened no other day file');
+  const nextDay = dayAfter(newDay);
+  t.same(journalFiles(dataDir), [`${oldDay}.sqlite`, `${newDay}.sqlite`, `${nextDay}.sqlite`], 'besides the two days, only the next day has a file: the one the back line prepares for its cut-over');
+  const prepared = new Database(join(dataDir, 'journal', `${nextDay}.sqlite`), { readonly: true });
+  try {
+    t.equal((prepared.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n, 0, 'and it holds no entry');
+  } finally {
+    prepared.close();
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
