@@ -16,17 +16,13 @@
  *     ±300 ms of each cut (the dip), as a ratio of that median;
  *   - the longest response of the run away from any cut, for comparison.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SimTerminal } from '../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../src/store/index.js';
-import { stop } from './child.js';
+import { ROOT, startSwitchChild, stop } from './child.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const POSP = path.join(ROOT, 'bin', 'posp.js');
 const TOKEN = 'cutover-bench';
 
 function argValue(name: string): string | undefined {
@@ -52,27 +48,9 @@ interface Cut {
   bookMs: number;
 }
 
-async function startSwitch(data: string): Promise<{ child: ChildProcess; posPort: number; adminPort: number }> {
-  const child = spawn(process.execPath, [POSP, 'start', '--demo', '--data', data, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn', '--admin-token', TOKEN, '--cutover-at', 'off'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the switch exited (${code}) before it was ready:\n${out}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const ready = /posp: terminals on [\d.]+:(\d+), admin and monitor on http:\/\/[\d.]+:(\d+)\//.exec(out);
-      if (ready) resolve(ready);
-    });
-  });
-  child.stdout!.resume();
-  return { child, posPort: Number(m[1]), adminPort: Number(m[2]) };
-}
-
 async function main(): Promise<void> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-cutover-bench-'));
-  const sw = await startSwitch(data);
+  const sw = await startSwitchChild(data, TOKEN);
   const terms = Array.from({ length: TERMINALS }, (_, i) => new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(i), mid: DEMO.mid, tmk: DEMO.tmk }));
   try {
     for (const term of terms) {

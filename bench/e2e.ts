@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stop } from './child.js';
+import { CLK_TCK, cpuSeconds, stop } from './child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = path.join(ROOT, 'native-bench', 'build');
@@ -127,14 +127,6 @@ function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: s
 
 // ------------------------------------------------------------------------------------------ /proc
 
-const CLK_TCK = 100;
-
-/** utime + stime of a process (all its threads), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 /** CPU seconds per thread, keyed by "tid name". */
 function threadCpu(pid: number): Map<string, number> {
@@ -249,7 +241,7 @@ async function startSwitch(): Promise<Switch> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-e2e-'));
   // 10,000 idle terminals need more open files than the default limit; exec keeps the pid.
   const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
-  const args = [POSP, 'start', '--demo', '--data', dataDir, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn'];
+  const args = [POSP, 'start', '--demo', '--data', dataDir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn'];
   const child = track(spawn('bash', ['-c', script, process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   const m = await waitForLine(child, /posp: terminals on [\d.]+:(\d+)/, 120_000, 'the switch');
   const sw: Switch = { port: Number(m[1]), pid: child.pid!, child, dataDir, nextStan: 1000, logLines: 0, logTail: [] };

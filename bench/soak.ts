@@ -93,7 +93,7 @@ interface Switch {
 }
 
 async function startSwitch(): Promise<Switch> {
-  const args = [POSP, 'start', '--demo', '--data', DATA, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn'];
+  const args = [POSP, 'start', '--demo', '--data', DATA, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn'];
   const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   const logTail: string[] = [];
   // Keep draining its output (a full pipe would stall it); keep the last lines for the report.

@@ -24,8 +24,11 @@ try {
 }
 if (newest('src') > built) {
   console.log('posp: compiling (sources changed since the last build)');
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // The switch, then the console's browser code (its own project: DOM types, ES modules).
+  for (const project of ['.', 'src/ops/console']) {
+    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' });
+    if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  }
 }
 const run = spawnSync(process.execPath, ['bin/posp.js', 'start', '--demo', '--host-sim', ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { Ledger } from '../ledger/index.js';
-import { ADMIN_ROLES, Journal, REFERENCE_TABLES, blankEntry, type AdminRole, type ApiToken, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
-import { dayNumber, isDate, RC, ROUTE_TIMEOUT_MS, routeProblem, type Route } from '../txn/index.js';
+import { ADMIN_ROLES, Journal, LMK_ROTATION, REFERENCE_TABLES, blankEntry, type AdminRole, type ApiToken, journalTail, journalledDate, type JournalEntry, type ReferenceTable, type StateStore } from '../store/index.js';
+import { dayNumber, isDate, isSpecifiedTable, RC, REFERENCE_SPECS, referenceProblem, ROUTE_TIMEOUT_MS, routeProblem, shownKey, type RiskRule, type Route } from '../txn/index.js';
+import { KeyRewrap, lmkFileOf, loadLmk } from '../security/index.js';
 import { Applier } from './applier.js';
 import { settleEntry } from './outcome.js';
 import { BookGauges, Throttle } from './pressure.js';
+import { DayRisk } from './velocity.js';
 import { emptyReply, type Proposal, type Reply } from './wire.js';
 
 /** What the book is started with. */
@@ -33,7 +35,8 @@ export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 export type ControlChange =
   | { kind: 'business-date'; date: string }
   | { kind: 'reference'; table: ReferenceTable; key: string; value: unknown; by?: string; before?: unknown }
-  | { kind: 'hold-sweep' };
+  | { kind: 'hold-sweep' }
+  | { kind: 'lmk-rotation' };
 
 /** What a control change came to: the seq of its entry (the last released hold's for a sweep), or why it was refused. */
 export type ControlResult = { seq: number; released?: number } | { refused: string };
@@ -58,6 +61,8 @@ export class Book {
   private durableSeq = 0;
   /** Refunded totals of originals refunded in this run; earlier runs' are in LMDB (recovery applied them). */
   private readonly refunded = new Map<string, number>();
+  /** The risk rules that need every worker's traffic, and the business day's counters they read. */
+  private readonly risk = new DayRisk();
   private applier: Applier | undefined;
   readonly gauges: BookGauges;
   private readonly maxApplyLag: number;
@@ -68,6 +73,10 @@ export class Book {
   private readonly walHighBytes: number;
   /** The WAL holds more than its high mark not yet checkpointed. */
   private walFull = false;
+  /** Reference records as this book's changes left them, by `table|key`, until LMDB holds them (null: removed). */
+  private readonly unapplied = new Map<string, { seq: number; record: object | null }>();
+  /** Set by an LMK rotation: puts the keys of every later entry under the new LMK. */
+  private rewrap: KeyRewrap | undefined;
 
   constructor(
     private readonly state: StateStore,
@@ -99,6 +108,7 @@ export class Book {
     this.gauges.durable = this.durableSeq;
     this.gauges.applied = this.durableSeq;
     this.journal = this.openJournal(this.date);
+    this.risk.load(this.state, this.journal.path);
     if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.gauges, this.options.applyIntervalMs);
     return tail.entries.length;
   }
@@ -107,6 +117,7 @@ export class Book {
   enter(p: Proposal, reply: Reply): void {
     const entry = p.entry;
     let responseCode = entry.responseCode;
+    if (p.screen) responseCode = this.risk.screen(entry, responseCode);
     const postings = entry.effects.postings;
     const refund = p.refundOf;
     const refunded = refund && responseCode === RC.APPROVED ? this.refundedSoFar(refund.key) + refund.amount : 0;
@@ -116,6 +127,7 @@ export class Book {
       responseCode = this.ledger.post(postings ?? [], holds);
     }
     if (refund && responseCode === RC.APPROVED) this.refunded.set(refund.key, refunded);
+    this.risk.count(entry, responseCode);
     reply.seq = ++this.lastSeq;
     reply.responseCode = responseCode;
     reply.rrn = p.rrn ? String(reply.seq).padStart(12, '0') : entry.rrn;
@@ -123,6 +135,7 @@ export class Book {
     reply.balance = p.inquiry !== undefined && responseCode === RC.APPROVED ? this.ledger.available(p.inquiry) ?? NaN : NaN;
     reply.businessDate = this.date;
     settleEntry(entry, reply);
+    this.rewrap?.effects(entry.effects);
     this.journal.append(entry);
     this.group.push(entry);
   }
@@ -137,6 +150,11 @@ export class Book {
       const released = this.expireHolds(at);
       return released < 0 ? { refused: 'LMDB has not applied every entry yet; try again' } : { seq: this.lastSeq, released };
     }
+    if (change.kind === 'lmk-rotation') return this.rotateLmk(at);
+    // A checked reference record as this change leaves it: the book's view of it until LMDB holds it.
+    let changed: { key: string; record: object | null } | undefined;
+    // The change is the whole record (a risk rule): it replaces the stored one.
+    let whole = false;
     if (change.kind === 'business-date') {
       if (!isDate(change.date)) return { refused: `not a date: ${change.date}` };
       if (change.date <= this.date) return { refused: `the business date only moves forward: ${change.date} is not after ${this.date}` };
@@ -158,6 +176,7 @@ export class Book {
       this.date = change.date;
       // A new day's WAL starts empty; the old day's is the apply thread's to checkpoint.
       this.walFull = false;
+      this.risk.newDay();
       this.gauges.lastCutoverMicros = Number((process.hrtime.bigint() - started) / 1000n);
     } else if (!REFERENCE_TABLES.includes(change.table)) {
       return { refused: `no such reference table: ${String(change.table)}` };
@@ -165,8 +184,6 @@ export class Book {
       return { refused: 'a reference change needs a key' };
     } else if (change.value === undefined || (change.value !== null && typeof change.value !== 'object')) {
       return { refused: 'a reference value is a record, or null to remove the key' };
-    } else if (change.table === 'merchants' && change.value !== null && !standInLimitValid((change.value as { standInLimit?: unknown }).standInLimit)) {
-      return { refused: 'standInLimit must be a whole number of fen, 0 or more' };
     } else if (change.table === 'tokens' && change.value !== null && !apiTokenValid(change.value)) {
       return { refused: `a token record is {id, role (${ADMIN_ROLES.join(', ')}), label, createdAt}` };
     } else if (change.table === 'routes' && change.value !== null) {
@@ -175,14 +192,58 @@ export class Book {
       // A route is replaced whole: every field present, so merging over the stored one replaces it.
       const route = change.value as Route;
       change = { ...change, value: { id: change.key, match: route.match, to: route.to, timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS, standIn: route.standIn ?? false } };
+    } else if (isSpecifiedTable(change.table)) {
+      this.forgetApplied();
+      const stored = this.referenceRecord(change.table, change.key);
+      const problem = referenceProblem(change.table, change.key, change.value, stored, this.referenceRecord);
+      if (problem !== null) return { refused: problem };
+      whole = REFERENCE_SPECS[change.table].whole === true;
+      changed = { key: `${change.table}|${change.key}`, record: change.value === null || whole ? (change.value as object | null) : { ...(stored as object | undefined), ...change.value } };
     }
     const entry = controlEntry(change, at);
     if (change.kind === 'reference') {
       const { table, key, value, by, before } = change;
-      entry.effects.reference = { table, key, value, ...(by === undefined ? {} : { by, before: before ?? null }) };
+      entry.effects.reference = { table, key, value, ...(by === undefined ? {} : { by, before: before ?? null }), ...(whole ? { whole: true as const } : {}) };
     }
     this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
+    if (changed !== undefined) this.unapplied.set(changed.key, { seq: entry.seq, record: changed.record });
+    if (change.kind === 'reference' && change.table === 'riskRules') this.risk.ruleChanged(change.key, change.value as RiskRule | null);
     return { seq: entry.seq };
+  }
+
+  /**
+   * Journals an LMK rotation once the LMK files name the new LMK (src/security/rotation.ts): from
+   * its entry on, every key an entry carries is under the new LMK (a worker may still propose keys
+   * it wrapped under the old one), and applying the entry re-wraps what LMDB holds. The entry
+   * names the new LMK by its check value only.
+   */
+  private rotateLmk(at: number): ControlResult {
+    let rewrap: KeyRewrap;
+    try {
+      rewrap = new KeyRewrap(loadLmk({ file: lmkFileOf(this.dataDir) }));
+    } catch (err) {
+      return { refused: `the LMK files cannot be read: ${(err as Error).message}` };
+    }
+    this.rewrap = rewrap;
+    const entry: JournalEntry = { ...blankEntry(), at, type: LMK_ROTATION, responseCode: RC.APPROVED, route: 'control', requestKey: `lmk|${rewrap.checkValue}` };
+    this.enter({ entry, rrn: false, authCode: false }, SCRATCH_REPLY);
+    return { seq: entry.seq };
+  }
+
+  /**
+   * A reference record as the book's checks see it: as the book's last change to it left it while
+   * LMDB does not hold that change yet, else LMDB's (an account: the ledger's, which runs ahead of LMDB).
+   */
+  private readonly referenceRecord = (table: ReferenceTable, key: string): unknown => {
+    const pending = this.unapplied.get(`${table}|${key}`);
+    if (pending !== undefined) return pending.record ?? undefined;
+    return table === 'accounts' ? this.ledger.account(key) : (this.state[table] as { get(key: string): unknown }).get(key);
+  };
+
+  /** Drops the book's own copies of reference records that LMDB now holds (read from the same snapshot as the records). */
+  private forgetApplied(): void {
+    const applied = this.state.appliedSeq();
+    for (const [key, pending] of this.unapplied) if (pending.seq <= applied) this.unapplied.delete(key);
   }
 
   /**
@@ -340,11 +401,7 @@ export class Book {
 const SCRATCH_REPLY: Reply = emptyReply();
 
 function controlEntry(change: ControlChange, at: number): JournalEntry {
-  return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: RC.APPROVED, route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${change.key}` : '' };
-}
-
-function standInLimitValid(limit: unknown): boolean {
-  return limit === undefined || (Number.isSafeInteger(limit) && (limit as number) >= 0);
+  return { ...blankEntry(), at, type: change.kind === 'business-date' ? 'business-date' : 'reference-change', responseCode: RC.APPROVED, route: 'control', requestKey: change.kind === 'reference' ? `${change.table}|${shownKey(change.table, change.key)}` : '' };
 }
 
 function apiTokenValid(value: unknown): boolean {

@@ -3,7 +3,8 @@ import { BinaryReader, BinaryWriter, type JournalEntry } from '../store/index.js
 
 /**
  * One durable journal entry as the operations plane sees it: what happened, to whom, how fast, and
- * nothing a log or a screen may not show (no PAN, not even masked; no keys; no card token).
+ * nothing a log or a screen may not show (the card only masked, first 6 and last 4; no keys; no
+ * card token).
  */
 export interface EntrySummary {
   seq: number;
@@ -17,6 +18,8 @@ export interface EntrySummary {
   route: string;
   mid: string;
   tid: string;
+  /** The card, first 6 and last 4 digits (the live tail shows it); '' for entries without one. */
+  panMasked: string;
 }
 
 const writer = new BinaryWriter(256);
@@ -49,6 +52,7 @@ export class FeedWriter {
       w.str(e.route);
       w.str(e.mid);
       w.str(e.tid);
+      w.str(e.panMasked);
       if (this.ring.push(0, w.buf, 0, w.pos)) pushed = true;
       else this.dropped++;
     }
@@ -116,6 +120,7 @@ export class EventFeed {
       route: r.str(),
       mid: r.str(),
       tid: r.str(),
+      panMasked: r.str(),
     };
     this.lastSeq = s.seq;
     for (const fn of this.subscribers) fn(s);

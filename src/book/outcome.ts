@@ -20,6 +20,8 @@ export function settleEntry(entry: JournalEntry, outcome: Reply): void {
     if (advice.rrn === '') advice.rrn = outcome.rrn;
     if (advice.authCode === '') advice.authCode = outcome.authCode;
     if (advice.sealedPan !== undefined && outcome.responseCode !== RC.APPROVED) effects.advice = undefined;
+    // A request leg the book refused (a risk rule) never goes out: the host is owed nothing for it.
+    if (entry.type === 'host-request' && outcome.responseCode !== '') effects.advice = undefined;
   }
   if (outcome.responseCode !== RC.APPROVED) {
     effects.postings = undefined;

@@ -16,9 +16,15 @@ const CUTOVER_SINCE = 10;
 const CUTOVER_STUCK_MS = 11;
 const LAST_CUTOVER_US = 12;
 const CELLS = 13;
+const STRIDE = 8;
+/** Upper bounds (ms) of the journal fsync latency histogram's buckets; one more bucket counts what is above. */
+export const FSYNC_BOUNDS_MS: readonly number[] = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
+/** After the cells: one count per fsync bucket, then the sum of all fsync times in µs (written by the book thread only). */
+const FSYNC_COUNTS = CELLS * STRIDE;
+const FSYNC_SUM_US = FSYNC_COUNTS + FSYNC_BOUNDS_MS.length + 1;
+const SLOTS = FSYNC_SUM_US + 1;
 /** How long a cut-over may hold the book before requests are answered `90` (it normally takes milliseconds). */
 export const CUTOVER_STUCK_MS_DEFAULT = 2000;
-const STRIDE = 8;
 
 /**
  * Why the book is admitting no proposals now: not at all, LMDB is `maxApplyLag` entries behind
@@ -59,7 +65,7 @@ export class BookGauges {
   }
 
   static create(maxApplyLag: number, walLimitBytes: number, cutoverStuckMs = CUTOVER_STUCK_MS_DEFAULT): BookGauges {
-    const gauges = new BookGauges(new SharedArrayBuffer(CELLS * STRIDE * 8));
+    const gauges = new BookGauges(new SharedArrayBuffer(SLOTS * 8));
     gauges.set(MAX_APPLY_LAG, maxApplyLag);
     gauges.set(CUTOVER_STUCK_MS, cutoverStuckMs);
     gauges.set(WAL_LIMIT, walLimitBytes);
@@ -124,6 +130,20 @@ export class BookGauges {
 
   set lastCutoverMicros(us: number) {
     this.set(LAST_CUTOVER_US, us);
+  }
+
+  /** One journal fsync took `ms` (from the book asking to the book hearing it is done). */
+  recordFsync(ms: number): void {
+    let bucket = 0;
+    while (bucket < FSYNC_BOUNDS_MS.length && ms > FSYNC_BOUNDS_MS[bucket]) bucket++;
+    Atomics.add(this.cells, FSYNC_COUNTS + bucket, 1n);
+    Atomics.add(this.cells, FSYNC_SUM_US, BigInt(Math.round(ms * 1000)));
+  }
+
+  /** Journal fsyncs by latency bucket (bounds FSYNC_BOUNDS_MS, then one above them) and their total time. */
+  fsyncs(): { counts: number[]; sumSeconds: number } {
+    const counts = Array.from({ length: FSYNC_BOUNDS_MS.length + 1 }, (_, i) => Number(Atomics.load(this.cells, FSYNC_COUNTS + i)));
+    return { counts, sumSeconds: Number(Atomics.load(this.cells, FSYNC_SUM_US)) / 1e6 };
   }
 
   get cutoverSince(): number {

@@ -106,7 +106,9 @@ async function run(data: BookThreadData): Promise<void> {
     book.enter(proposal, reply);
     waiting.add(current, tag, reply);
   };
+  let syncStarted = 0;
   const release = (entries: readonly JournalEntry[]): void => {
+    gauges.recordFsync(performance.now() - syncStarted);
     deliver(workers, syncing);
     for (const entry of entries) if (entry.effects.reference) notify(workers, entry.effects.reference);
     feed.publish(entries);
@@ -129,6 +131,7 @@ async function run(data: BookThreadData): Promise<void> {
     syncing = waiting;
     waiting = held;
     // A journal that cannot be made durable is fatal: nothing after it may be answered.
+    syncStarted = performance.now();
     inFlight = book.sync().then(release, fatal);
   };
   let sweptAt = 0;

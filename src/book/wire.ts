@@ -5,6 +5,7 @@ const F_RRN = 1;
 const F_AUTH_CODE = 2;
 const F_INQUIRY = 4;
 const F_REFUND = 8;
+const F_SCREEN = 16;
 
 const proposalWriter = new BinaryWriter();
 
@@ -15,7 +16,7 @@ const proposalWriter = new BinaryWriter();
 export function packProposal(p: Proposal): Buffer {
   const w = proposalWriter.reset();
   writeEntry(w, p.entry);
-  w.u8((p.rrn ? F_RRN : 0) | (p.authCode ? F_AUTH_CODE : 0) | (p.inquiry !== undefined ? F_INQUIRY : 0) | (p.refundOf !== undefined ? F_REFUND : 0));
+  w.u8((p.rrn ? F_RRN : 0) | (p.authCode ? F_AUTH_CODE : 0) | (p.inquiry !== undefined ? F_INQUIRY : 0) | (p.refundOf !== undefined ? F_REFUND : 0) | (p.screen ? F_SCREEN : 0));
   if (p.inquiry !== undefined) w.str(p.inquiry);
   if (p.refundOf !== undefined) {
     w.str(p.refundOf.key);
@@ -31,6 +32,7 @@ export function unpackProposal(buf: Buffer, start = 0, end = buf.length): Propos
   const entry = readEntry(r);
   const flags = r.u8();
   const p: Proposal = { entry, rrn: (flags & F_RRN) !== 0, authCode: (flags & F_AUTH_CODE) !== 0 };
+  if (flags & F_SCREEN) p.screen = true;
   if (flags & F_INQUIRY) p.inquiry = r.str();
   if (flags & F_REFUND) p.refundOf = { key: r.str(), amount: r.f64(), limit: r.f64() };
   if (r.pos !== end) throw new RangeError(`proposal bytes run ${end - r.pos} past its end`);
@@ -52,6 +54,11 @@ export interface Proposal {
   inquiry?: string;
   /** A refund of this original: the book holds the authoritative refunded totals, so refunds from any worker add up. */
   refundOf?: { key: string; amount: number; limit: number };
+  /**
+   * The book's risk rules decide it (src/book/velocity.ts): a fresh request of a screened type that
+   * the switch answers, or a host leg about to go out. A host's own answer is never screened.
+   */
+  screen?: boolean;
 }
 
 /** The book's answer, a fixed binary layout: no JSON on the reply path. */

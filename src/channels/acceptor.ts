@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, locateField, responseTpdu } from '../codec/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, classify } from '../txn/index.js';
+import { ListenError } from './listen.js';
+import type { Firewall } from './firewall.js';
+
+/** How often connections are looked at for a frame arriving too slowly. */
+const SLOW_SENDER_SWEEP_MS = 250;
 
 /** The acceptor's end of one worker's rings. */
 export interface WorkerLink {
@@ -16,6 +21,8 @@ export interface WorkerLink {
 export interface AcceptorOptions {
   host: string;
   port: number;
+  /** Who may connect, how many connections, how fast each terminal may send, how slow a frame may arrive. */
+  firewall: Firewall;
   /** Largest frame (after the 2-byte length) accepted; a larger one closes the connection. */
   maxFrame: number;
   idleTimeoutMs: number;
@@ -36,8 +43,31 @@ export interface InlineHandler {
   poll(): number;
 }
 
-class Connection {
-  readonly id: number;
+/** Where a connection's answers go: a terminal's socket (a `net.Socket` is one), or a client in this process. */
+export interface FrameSink {
+  /** One answer frame, with its 2-byte length; the sink keeps the buffer. */
+  write(frame: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+  /** Closes the connection at once, whatever it has in flight. */
+  destroy(): unknown;
+}
+
+/** What routing and answering see of any connection: the requests it has in flight, and the sink its answers go to. */
+abstract class Link {
+  /** Request frames not yet answered, oldest first (answered `96` if their worker dies). */
+  readonly outstanding: { frame: Buffer; worker: number }[] = [];
+  corked = false;
+  abstract readonly sink: FrameSink;
+  /** Where it comes from, for the firewall's log: a terminal's address, or the local client's name. */
+  abstract readonly source: string;
+
+  constructor(readonly id: number) {}
+}
+
+/** A terminal's TCP connection. */
+class Connection extends Link {
+  readonly sink: FrameSink;
   readonly socket: net.Socket;
   readonly remote: string;
   /** A frame whose length is known but whose bytes are still arriving. */
@@ -45,16 +75,79 @@ class Connection {
   partialFill = 0;
   /** The first length byte, when a chunk ended between the two. */
   lengthHigh = -1;
-  /** Request frames not yet answered, oldest first (answered `96` if their worker dies). */
-  readonly outstanding: { frame: Buffer; worker: number }[] = [];
   ended = false;
-  corked = false;
+  /** When the frame now arriving sent its first byte (0: none is arriving); a slow sender is cut off. */
+  frameStarted = 0;
+  /** The listener was switched off: what the terminal sent is answered, then the connection is closed. */
+  draining = false;
   paused = false;
 
+  readonly source: string;
+
   constructor(id: number, socket: net.Socket) {
-    this.id = id;
+    super(id);
+    this.sink = socket;
     this.socket = socket;
+    this.source = socket.remoteAddress ?? '';
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+}
+
+/** The in-process end of a local connection: where its answers arrive. */
+export interface LocalClient {
+  /** An answer frame, with its 2-byte length; the buffer is the client's. */
+  onAnswer(frame: Buffer): void;
+  /** The connection closed (the switch dropped it, or is stopping): nothing sent on it will be answered. */
+  onClose(): void;
+}
+
+/**
+ * A connection from inside the process (the HTTP channel's virtual terminals): its frames take the
+ * path a terminal's frames take (to the worker owning their TID, counted while outstanding) and its
+ * answers go to a callback instead of a socket.
+ */
+export class LocalConnection extends Link {
+  readonly sink: FrameSink;
+  get source(): string {
+    return `local:${this.name}`;
+  }
+  private closed = false;
+
+  constructor(
+    id: number,
+    /** Who opened it, for the log. */
+    readonly name: string,
+    private readonly client: LocalClient,
+    private readonly submit: (conn: LocalConnection, frame: Buffer) => void,
+    private readonly forget: (conn: LocalConnection) => void,
+  ) {
+    super(id);
+    // Answers are handed over one by one: nothing to cork.
+    this.sink = { write: (frame: Buffer) => client.onAnswer(frame), cork() {}, uncork() {}, destroy: () => this.close() };
+  }
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.outstanding.length;
+  }
+
+  /** Sends one request frame (without its 2-byte length); false when the connection is closed. */
+  send(frame: Buffer): boolean {
+    if (this.closed) return false;
+    this.submit(this, frame);
+    return true;
+  }
+
+  /** Closes the connection: whatever is in flight will not be answered, and the client hears so once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.forget(this);
+    this.client.onClose();
   }
 }
 
@@ -67,12 +160,16 @@ export class Acceptor {
   private readonly options: AcceptorOptions;
   private readonly server: net.Server;
   private readonly connections = new Map<number, Connection>();
+  private readonly locals = new Map<number, LocalConnection>();
   private nextId = 1;
   private running = true;
-  private enabled = true;
+  /** The listener takes connections (switched off and on at run time). */
+  private enabled = false;
+  private boundPort: number | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   /** Per worker: its frames ring, with the frames a full ring refused kept in order. */
   private readonly outboxes: Outbox[];
-  private readonly corked: Connection[] = [];
+  private readonly corked: Link[] = [];
   private pumpDone: Promise<void> | undefined;
 
   constructor(options: AcceptorOptions) {
@@ -81,40 +178,104 @@ export class Acceptor {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => resolve());
-    });
+  /**
+   * Starts moving frames and, unless the listener is switched off (`posp channel disable terminal`,
+   * kept across restarts), takes connections on the port. Resolves the port (an ephemeral one once
+   * bound: the same one is bound again when the listener is switched back on); rejects with a
+   * ListenError when the port cannot be bound.
+   */
+  async listen(enabled = true): Promise<number> {
+    if (enabled) await this.bind();
     this.pumpDone = this.pump();
-    return (this.server.address() as net.AddressInfo).port;
+    this.sweep = setInterval(() => this.cutSlowSenders(Date.now()), SLOW_SENDER_SWEEP_MS).unref();
+    return this.port;
+  }
+
+  /** Closes each connection whose frame has been arriving for longer than the firewall allows (one byte, then silence). */
+  private cutSlowSenders(now: number): void {
+    const limit = this.options.firewall.options.frameTimeoutMs;
+    for (const conn of this.connections.values()) {
+      if (conn.frameStarted === 0 || now - conn.frameStarted <= limit) continue;
+      this.options.firewall.frameTimedOut(conn.source);
+      conn.socket.destroy();
+    }
+  }
+
+  /** The port the listener takes connections on (as configured until it is first bound). */
+  get port(): number {
+    return this.boundPort ?? this.options.port;
   }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
-  /** Turns the terminal channel off (new connections refused) or on, without a restart. */
-  setEnabled(enabled: boolean): void {
-    this.enabled = enabled;
+  /** True while the terminal channel takes new connections. */
+  get accepting(): boolean {
+    return this.running && this.enabled;
+  }
+
+  /** `enabled`; `draining` while connections opened before it was switched off finish; then `disabled`. */
+  get listenerState(): 'enabled' | 'draining' | 'disabled' {
+    if (this.enabled) return 'enabled';
+    for (const conn of this.connections.values()) if (conn.draining) return 'draining';
+    return 'disabled';
+  }
+
+  /** Switches the listener back on; rejects with a ListenError (and stays off) when the port cannot be bound. */
+  async enable(): Promise<void> {
+    if (!this.enabled) await this.bind();
+  }
+
+  /**
+   * Switches the listener off without a restart: the port is closed at once (new connections are
+   * refused), nothing more is read from open connections, and each is closed once everything it
+   * sent has been answered.
+   */
+  disable(): void {
+    if (!this.enabled) return;
+    this.enabled = false;
+    this.server.close();
+    for (const conn of this.connections.values()) {
+      conn.draining = true;
+      conn.socket.pause();
+      if (conn.outstanding.length === 0) conn.socket.destroySoon();
+    }
+  }
+
+  private bind(): Promise<void> {
+    const { host } = this.options;
+    const port = this.port;
+    return new Promise<void>((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(new ListenError('terminal', host, port, err));
+      this.server.once('error', failed);
+      this.server.listen(port, host, () => {
+        this.server.off('error', failed);
+        this.boundPort = (this.server.address() as net.AddressInfo).port;
+        this.enabled = true;
+        resolve();
+      });
+    });
   }
 
   async close(): Promise<void> {
     this.running = false;
+    clearInterval(this.sweep);
     this.options.bell.ring();
     for (const conn of this.connections.values()) conn.socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const local of [...this.locals.values()]) local.close();
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.pumpDone;
   }
 
   private accept(socket: net.Socket): void {
-    if (!this.enabled) {
+    const source = socket.remoteAddress ?? '';
+    if (!this.enabled || this.options.firewall.admit(source) !== null) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    const conn = new Connection(this.nextId, socket);
-    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    const conn = new Connection(this.newId(), socket);
     this.connections.set(conn.id, conn);
     socket.setTimeout(this.options.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
@@ -127,7 +288,37 @@ export class Acceptor {
       if (conn.outstanding.length === 0) socket.end();
     });
     socket.on('error', (err) => this.options.log.debug({ connection: conn.id, err: err.message }, 'socket error'));
-    socket.on('close', () => this.connections.delete(conn.id));
+    socket.on('close', () => {
+      this.connections.delete(conn.id);
+      this.options.firewall.release(source);
+    });
+  }
+
+  /**
+   * A connection from inside the process: frames sent on it are routed, counted and answered as a
+   * terminal's are, answers go to `client`. It stays open until closed (or dropped by the switch).
+   */
+  openLocal(name: string, client: LocalClient): LocalConnection {
+    const conn = new LocalConnection(this.newId(), name, client, this.submitLocal, this.forgetLocal);
+    this.locals.set(conn.id, conn);
+    return conn;
+  }
+
+  private readonly submitLocal = (conn: LocalConnection, frame: Buffer): void => {
+    this.dispatch(conn, frame);
+    this.flushFrames();
+  };
+
+  private readonly forgetLocal = (conn: LocalConnection): void => {
+    this.locals.delete(conn.id);
+  };
+
+  /** A connection id no open connection has (answers find their connection by it). */
+  private newId(): number {
+    let id = this.nextId;
+    while (this.connections.has(id) || this.locals.has(id)) id = id >= 0x7fffffff ? 1 : id + 1;
+    this.nextId = id >= 0x7fffffff ? 1 : id + 1;
+    return id;
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
@@ -142,6 +333,7 @@ export class Acceptor {
         if (conn.partialFill === conn.partial.length) {
           const frame = conn.partial;
           conn.partial = null;
+          conn.frameStarted = 0;
           this.dispatch(conn, frame);
         }
         continue;
@@ -153,6 +345,7 @@ export class Acceptor {
         p += 1;
       } else if (n - p === 1) {
         conn.lengthHigh = chunk[p];
+        conn.frameStarted = Date.now();
         p += 1;
         continue;
       } else {
@@ -165,11 +358,14 @@ export class Acceptor {
         return;
       }
       if (n - p >= length) {
+        conn.frameStarted = 0;
         this.dispatch(conn, chunk.subarray(p, p + length));
         p += length;
       } else {
         conn.partial = Buffer.allocUnsafe(length);
         conn.partialFill = 0;
+        // A frame split across chunks keeps the time of its first byte (its length may have come alone).
+        if (conn.frameStarted === 0) conn.frameStarted = Date.now();
       }
     }
     this.flushFrames();
@@ -180,7 +376,13 @@ export class Acceptor {
   }
 
   /** Sends a frame to the worker that owns its terminal; frames of one terminal keep their order. */
-  private dispatch(conn: Connection, frame: Buffer): void {
+  private dispatch(conn: Link, frame: Buffer): void {
+    const tid = locateField(frame, 0, frame.length, F.TERMINAL_ID);
+    // Over its terminal's rate: answered 65 here and never processed (a frame that cannot be answered goes on, to be refused there).
+    if (tid >= 0 && tid + 8 <= frame.length && !this.options.firewall.takeRequest(frame.toString('latin1', tid, tid + 8), conn.source, Date.now())) {
+      const refusal = failureResponse(frame, RC.EXCEEDS_FREQUENCY_LIMIT);
+      if (refusal !== undefined) return this.write(conn, refusal);
+    }
     const inline = this.options.inline;
     if (inline !== undefined) {
       conn.outstanding.push({ frame, worker: -1 });
@@ -188,7 +390,6 @@ export class Acceptor {
       return;
     }
     const workers = this.options.workers;
-    const tid = locateField(frame, 0, frame.length, F.TERMINAL_ID);
     let hash = conn.id;
     if (tid >= 0 && tid + 8 <= frame.length) {
       hash = 0x811c9dc5;
@@ -229,7 +430,7 @@ export class Acceptor {
 
   /** Writes an answer (`buf[start, end)`, copied) to the connection, if it is still open. */
   deliver(connection: number, buf: Buffer, start: number, end: number): void {
-    const conn = this.connections.get(connection);
+    const conn = this.connections.get(connection) ?? this.locals.get(connection);
     if (conn === undefined) return;
     conn.outstanding.shift();
     this.write(conn, Buffer.from(buf.subarray(start, end)));
@@ -237,32 +438,43 @@ export class Acceptor {
 
   /** Closes the connection: its frame was too broken to answer. */
   drop(connection: number): void {
-    const conn = this.connections.get(connection);
+    const conn = this.connections.get(connection) ?? this.locals.get(connection);
     if (conn === undefined) return;
     conn.outstanding.shift();
-    conn.socket.destroy();
+    // A local client builds its frames itself: one the pipeline cannot answer is a bug worth a line.
+    if (conn instanceof LocalConnection) this.options.log.warn({ connection: conn.id, client: conn.name }, 'a frame of a local connection could not be answered; closing the connection');
+    conn.sink.destroy();
   }
 
   private uncorkAll(): void {
     for (const conn of this.corked) {
       conn.corked = false;
-      conn.socket.uncork();
+      conn.sink.uncork();
     }
     this.corked.length = 0;
   }
 
-  private write(conn: Connection, frame: Buffer): void {
+  private write(conn: Link, frame: Buffer): void {
     if (!conn.corked) {
       conn.corked = true;
-      conn.socket.cork();
+      conn.sink.cork();
       this.corked.push(conn);
     }
-    conn.socket.write(frame);
-    if (conn.paused && conn.outstanding.length < this.options.maxOutstanding) {
+    conn.sink.write(frame);
+    if (conn instanceof Connection) this.answered(conn);
+  }
+
+  /** After an answer went out on a terminal's socket: it may read again, or close once everything is answered. */
+  private answered(conn: Connection): void {
+    if (conn.paused && !conn.draining && conn.outstanding.length < this.options.maxOutstanding) {
       conn.paused = false;
       conn.socket.resume();
     }
-    if (conn.ended && conn.outstanding.length === 0) conn.socket.end();
+    if (conn.outstanding.length === 0) {
+      // A draining connection is closed both ways once answered: the listener waits for none to stay.
+      if (conn.draining) conn.socket.destroySoon();
+      else if (conn.ended) conn.socket.end();
+    }
   }
 
   /**
@@ -275,14 +487,14 @@ export class Acceptor {
     Ring.attach(old.frames.sab).drain(() => undefined);
     this.options.workers[index] = fresh;
     this.outboxes[index] = new Outbox(fresh.frames, fresh.bell);
-    for (const conn of this.connections.values()) {
+    for (const conn of [...this.connections.values(), ...this.locals.values()]) {
       const lost = conn.outstanding.filter((o) => o.worker === index);
       if (lost.length === 0) continue;
       conn.outstanding.splice(0, conn.outstanding.length, ...conn.outstanding.filter((o) => o.worker !== index));
       for (const o of lost) {
         const answer = failureResponse(o.frame, RC.SYSTEM_MALFUNCTION);
         if (answer) this.write(conn, answer);
-        else conn.socket.destroy();
+        else conn.sink.destroy();
       }
     }
     this.uncorkAll();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FormatError, HOST_LENGTH_PREFIX, HostMessage, decodeHostFrame, encodeHostFrame, toHex } from '../codec/index.js';
 import { MAC_LENGTH, SecurityError, type KeyHandle, type SecurityModule } from '../security/index.js';
 import { HF, NMC } from '../txn/index.js';
+import { LinkGauge, type LinkGaugeSlot } from './link-gauges.js';
 
 /** A link's state: only an `up` link (signed on, zone keys exchanged) carries transactions. */
 export type LinkState = 'connecting' | 'signing-on' | 'up' | 'down' | 'closed';
@@ -46,6 +47,8 @@ export interface HostLinkOptions {
   /** Reconnect back-off: first wait, doubled after each failed attempt up to the most. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Where the link reports its state and requests in flight for the monitor (it lives on a pipeline's thread). */
+  gauge?: LinkGaugeSlot;
 }
 
 /** Frames larger than this from a host are garbage: the connection is dropped. */
@@ -117,8 +120,10 @@ export class HostLink {
   private renewing = false;
   private readonly held: Held[] = [];
   private exchanges = 0;
+  private readonly gauge: LinkGauge | undefined;
 
   constructor(private readonly options: HostLinkOptions) {
+    this.gauge = options.gauge === undefined ? undefined : new LinkGauge(options.gauge);
     this.maxInFlight = options.maxInFlight ?? 256;
     this.echoIntervalMs = options.echoIntervalMs ?? 30_000;
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10_000;
@@ -170,7 +175,7 @@ export class HostLink {
   /** Closes the link for good: requests in flight fail as lost. */
   close(): void {
     if (this.current === 'closed') return;
-    this.current = 'closed';
+    this.enter('closed');
     clearInterval(this.sweeper);
     clearTimeout(this.reconnectTimer);
     this.socket?.destroy();
@@ -178,7 +183,7 @@ export class HostLink {
   }
 
   private connect(): void {
-    this.current = 'connecting';
+    this.enter('connecting');
     const socket = net.connect({ host: this.options.host, port: this.options.port });
     this.socket = socket;
     socket.setNoDelay(true);
@@ -190,7 +195,7 @@ export class HostLink {
 
   /** Sign-on, then key exchange: only then does the link carry transactions. */
   private async signOn(socket: net.Socket): Promise<void> {
-    this.current = 'signing-on';
+    this.enter('signing-on');
     this.received = 0;
     const signOn = await this.manage(NMC.SIGN_ON);
     if (socket !== this.socket) return;
@@ -199,7 +204,7 @@ export class HostLink {
     if (socket !== this.socket) return;
     const refused = this.takeZoneKeys(keys);
     if (refused !== null) return this.drop(socket, `key exchange ${refused}`);
-    this.current = 'up';
+    this.enter('up');
     this.backoffMs = this.reconnectMinMs;
     this.keysDueAt = Date.now() + this.keyExchangeMs;
     this.options.log.info({ link: this.name, host: this.options.host, port: this.options.port, zak: this.zak!.kcv, zpk: this.zpkHandle!.kcv }, 'host link up');
@@ -389,9 +394,15 @@ export class HostLink {
     this.options.onAnswer(ticket, answer, failure);
   }
 
-  /** Times out what is past its deadline; echoes an idle link; renews zone keys when they are due. */
+  private enter(state: LinkState): void {
+    this.current = state;
+    if (this.gauge !== undefined) this.gauge.state = state;
+  }
+
+  /** Times out what is past its deadline; echoes an idle link; renews zone keys when they are due; reports requests in flight. */
   private sweep(): void {
     const now = Date.now();
+    if (this.gauge !== undefined) this.gauge.inFlight = this.inFlight;
     for (const [stan, pending] of this.pending) {
       if (pending.deadline > now) continue;
       this.pending.delete(stan);
@@ -427,7 +438,7 @@ export class HostLink {
     this.renewing = false;
     this.failAll('lost');
     if (this.current === 'closed') return;
-    this.current = 'down';
+    this.enter('down');
     this.reconnectTimer = setTimeout(() => this.connect(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, this.reconnectMaxMs);
   }

@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import type { HostMessage } from '../codec/index.js';
 import type { KeyHandle, SecurityModule } from '../security/index.js';
 import { HostLink, type AnswerHandler, type LinkFailure, type LinkState } from './host-link.js';
+import type { LinkGaugeSlot } from './link-gauges.js';
 
 /** One configured host: `posp start --links NAME=HOST:PORT,...`. */
 export interface LinkConfig {
   name: string;
   host: string;
   port: number;
+  /** Where this pipeline's connection to the host reports its state (set by the switch, per pipeline). */
+  gauge?: LinkGaugeSlot;
 }
 
 /** What the pipeline needs of the host links: whether one is up, its session's zone PIN key, sending. */
@@ -18,7 +21,12 @@ export interface HostGateway {
   send(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null;
   /** The link's next STAN, for a request journalled before it is sent (undefined: no such link). */
   reserveStan(link: string): string | undefined;
+  /** Switches a link off (`posp channel disable NAME`): routing skips it and nothing new is sent on it; what is in flight finishes. */
+  setEnabled(link: string, enabled: boolean): void;
 }
+
+/** The listeners' names among the access directions: the terminal port and the HTTP channel. */
+export const LISTENER_NAMES: readonly string[] = ['terminal', 'http'];
 
 /** `NAME=HOST:PORT,...` → link configs; throws with the reason for anything else. */
 export function parseLinks(text: string): LinkConfig[] {
@@ -30,6 +38,8 @@ export function parseLinks(text: string): LinkConfig[] {
   });
   const names = new Set<string>();
   for (const l of links) {
+    // Access directions share one namespace (`posp channel disable NAME`): the listeners' names are taken.
+    if (LISTENER_NAMES.includes(l.name)) throw new Error(`a link may not be called ${l.name}: that is a listener's name`);
     if (names.has(l.name)) throw new Error(`link ${l.name} is configured twice`);
     names.add(l.name);
   }
@@ -46,6 +56,8 @@ export class HostLinks implements HostGateway {
   private readonly links = new Map<string, HostLink>();
   /** Where answers go; set once the pipeline that takes them exists. */
   onAnswer: AnswerHandler = () => undefined;
+  /** Links switched off at run time: their connections stay (answers in flight arrive), unused. */
+  private readonly disabled = new Set<string>();
 
   constructor(configs: readonly LinkConfig[], options: { acquirerId: string; hsm: SecurityModule; zmk: Buffer; keyExchangeMs: number; log: Logger }) {
     const handler: AnswerHandler = (ticket, answer, failure) => this.onAnswer(ticket, answer, failure);
@@ -55,7 +67,7 @@ export class HostLinks implements HostGateway {
   }
 
   isUp(link: string): boolean {
-    return this.links.get(link)?.state === 'up';
+    return this.links.get(link)?.state === 'up' && !this.disabled.has(link);
   }
 
   zpk(link: string): KeyHandle | undefined {
@@ -64,7 +76,12 @@ export class HostLinks implements HostGateway {
 
   send(link: string, request: HostMessage, ticket: number, timeoutMs: number): LinkFailure | null {
     const l = this.links.get(link);
-    return l === undefined ? 'down' : l.send(request, ticket, timeoutMs);
+    return l === undefined || this.disabled.has(link) ? 'down' : l.send(request, ticket, timeoutMs);
+  }
+
+  setEnabled(link: string, enabled: boolean): void {
+    if (enabled) this.disabled.delete(link);
+    else this.disabled.add(link);
   }
 
   reserveStan(link: string): string | undefined {

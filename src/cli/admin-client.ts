@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** What a command prints through. */
 export interface Io {
   out: (s: string) => void;
@@ -60,5 +62,86 @@ function parseAnswer(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return text;
+  }
+}
+
+/** A command over one rule table of the admin API (`posp route`, `posp risk`). */
+export interface RuleTable {
+  /** The command's name, as usage errors say it. */
+  command: string;
+  /** What one record is called: `route`, `rule`. */
+  noun: string;
+  /** The table's endpoint, e.g. `/api/v1/routes`. */
+  path: string;
+  usage: string;
+}
+
+class UsageError extends Error {}
+
+/** `list | get ID | set ID (--file F | JSON) | delete ID` on a running switch: prints the answer as JSON; exit 0 done, 1 refused or unreachable, 2 usage. */
+export async function ruleTableCommand(table: RuleTable, args: string[], io: Io): Promise<number> {
+  let call: AdminCall;
+  let options: Map<string, string>;
+  try {
+    const parsed = parseArgs(args);
+    options = parsed.options;
+    call = ruleTableCall(table, parsed.positional, options);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`${err.message}\n${table.usage}`);
+    return 2;
+  }
+  return callAdmin(adminOf(options), call, io);
+}
+
+/** Positional words and `--name value` / `--name=value` options. */
+function parseArgs(args: string[]): { positional: string[]; options: Map<string, string> } {
+  const positional: string[] = [];
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (!['admin', 'token', 'file'].includes(name)) throw new UsageError(`unknown option --${name}`);
+    const value = inline ?? args[++i];
+    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+    options.set(name, value);
+  }
+  return { positional, options };
+}
+
+function ruleTableCall({ command, noun, path }: RuleTable, [action, id, ...rest]: string[], options: Map<string, string>): AdminCall {
+  const file = options.get('file');
+  if (file !== undefined && action !== 'set') throw new UsageError('--file goes with set');
+  const pathOf = (key: string | undefined): string => {
+    if (key === undefined) throw new UsageError(`${command} ${action} needs a ${noun} id`);
+    return `${path}/${encodeURIComponent(key)}`;
+  };
+  switch (action) {
+    case 'list':
+      if (id !== undefined) throw new UsageError(`${command} list takes no arguments`);
+      return { method: 'GET', path };
+    case 'get':
+    case 'delete':
+      if (rest.length > 0) throw new UsageError(`${command} ${action} takes one ${noun} id`);
+      return { method: action === 'get' ? 'GET' : 'DELETE', path: pathOf(id) };
+    case 'set': {
+      // The switch checks the JSON and the rule and answers with the reason, so it is sent as given.
+      if (rest.length + (file === undefined ? 0 : 1) !== 1) throw new UsageError(`${command} set takes the ${noun} as JSON or --file F, one of the two`);
+      return { method: 'PUT', path: pathOf(id), body: file === undefined ? rest[0] : readRuleFile(file) };
+    }
+    default:
+      throw new UsageError(action === undefined ? `${command} needs an action` : `unknown action ${action}`);
+  }
+}
+
+function readRuleFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

@@ -7,11 +7,17 @@ import { RECEIPT_USAGE, receiptCommand } from './receipt.js';
 import { REPORT_USAGE, reportCommand } from './report.js';
 import { SEARCH_USAGE, searchCommand } from './search.js';
 import { ROUTE_USAGE, routeCommand } from './route.js';
+import { RISK_USAGE, riskCommand } from './risk.js';
+import { CHANNEL_USAGE, channelCommand } from './channel.js';
 import { START_USAGE, startCommand } from './start.js';
 import { DAY_CUT_USAGE, dayCutCommand } from './day-cut.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
+import { CLIENT_USAGE, clientCommand } from './client.js';
 import { BACKLINE_USAGE, backlineCommand } from './backline.js';
 import { SIM_HOST_USAGE, simHostCommand } from './sim-host.js';
+import { MONITOR_USAGE, monitorCommand } from './monitor.js';
+import { LMK_USAGE, lmkCommand } from './lmk.js';
+import { TERMINAL_USAGE, terminalCommand } from './terminal.js';
 
 const USAGE = `usage: posp <command> [options]
 
@@ -19,7 +25,11 @@ commands:
   ${START_USAGE.split('\n').join('\n  ')}
   ${SIM_HOST_USAGE.split('\n').join('\n  ')}
   ${DAY_CUT_USAGE.split('\n').join('\n  ')}
+  ${MONITOR_USAGE.split('\n').join('\n  ')}
   ${TOKEN_USAGE.split('\n').join('\n  ')}
+  ${CLIENT_USAGE.split('\n').join('\n  ')}
+  ${TERMINAL_USAGE.split('\n').join('\n  ')}
+  ${LMK_USAGE.split('\n').join('\n  ')}
   ${BACKLINE_USAGE.split('\n').join('\n  ')}
   ${LOADGEN_USAGE.split('\n').join('\n  ')}
   ${FRAMES_USAGE.split('\n').join('\n  ')}
@@ -29,6 +39,8 @@ commands:
   ${DISCREPANCIES_USAGE.split('\n').join('\n  ')}
   ${AUDIT_USAGE.split('\n').join('\n  ')}
   ${ROUTE_USAGE.split('\n').join('\n  ')}
+  ${RISK_USAGE.split('\n').join('\n  ')}
+  ${CHANNEL_USAGE.split('\n').join('\n  ')}
   ${DECODE_USAGE.split('\n').join('\n  ')}
 `;
 
@@ -47,8 +59,16 @@ export async function main(argv: string[]): Promise<number> {
       return simHostCommand(args, io);
     case 'day-cut':
       return dayCutCommand(args, io);
+    case 'monitor':
+      return monitorCommand(args, io);
     case 'token':
       return tokenCommand(args, io);
+    case 'client':
+      return clientCommand(args, io);
+    case 'terminal':
+      return terminalCommand(args, io);
+    case 'lmk':
+      return lmkCommand(args, io);
     case 'backline':
       return backlineCommand(args, io);
     case 'loadgen':
@@ -67,8 +87,12 @@ export async function main(argv: string[]): Promise<number> {
       return auditCommand(args, io);
     case 'decode':
       return decodeCommand(args, io);
+    case 'channel':
+      return channelCommand(args, io);
     case 'route':
       return routeCommand(args, io);
+    case 'risk':
+      return riskCommand(args, io);
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,4 @@
-import { FULL_DAY_MIX, UsageError, defaultLoadTarget, parseMix, runLoad, type Scenario } from '../loadgen/index.js';
+import { FULL_DAY_MIX, UsageError, defaultLoadTarget, parseMix, runHttpLoad, runLoad, type HttpClientCredentials, type LoadReport, type Scenario } from '../loadgen/index.js';
 
 export const LOADGEN_USAGE = `posp loadgen [--terminals N] [--duration 10s | --count N] [--mix sale:90,void:5,balance:5] [--short]
               [--scenario full-day] [--cards N] [--host ADDR] [--port N] [--first-tid N] [--json]
@@ -7,7 +7,12 @@ export const LOADGEN_USAGE = `posp loadgen [--terminals N] [--duration 10s | --c
   card's balance is checked against what the approvals say (default 200 cards, 20 s).
   Simulated terminals over TCP against a switch with the demo set-up: each signs in, keeps one
   transaction outstanding, checks every response MAC and code; prints TPS, latency percentiles
-  and counts by response code. Exit 1 if any transaction failed.`;
+  and counts by response code. Exit 1 if any transaction failed.
+posp loadgen --http --client ID --secret S [--client ID --secret S ...] [--connections N] [--duration 10s | --count N]
+              [--cards N] [--host ADDR] [--port N] [--json]
+  Signed sales through the HTTP channel (POST /api/v1/payments, default port POSP_API_PORT or 8443):
+  each client (from posp client create) on --connections keep-alive connections (default 4), one
+  request outstanding on each, every one with its own nonce and Idempotency-Key.`;
 
 function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
@@ -17,6 +22,7 @@ function parseDuration(text: string): number {
 }
 
 export async function loadgenCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  if (args.includes('--http')) return httpLoadgenCommand(args.filter((a) => a !== '--http'), io);
   const target = defaultLoadTarget();
   const options = {
     host: process.env.POSP_HOST ?? '127.0.0.1',
@@ -78,6 +84,64 @@ export async function loadgenCommand(args: string[], io: { out: (s: string) => v
   }
   if (options.durationMs === undefined && options.count === undefined) options.durationMs = options.scenario === 'full-day' ? 20_000 : 10_000;
   const report = await runLoad({ ...options, progress: (line) => io.err(line) });
+  return printReport(report, json, io);
+}
+
+/** `posp loadgen --http`: signed sales through the HTTP channel. */
+async function httpLoadgenCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const options = {
+    host: process.env.POSP_HOST ?? '127.0.0.1',
+    port: Number(process.env.POSP_API_PORT ?? 8443),
+    clients: [] as HttpClientCredentials[],
+    connections: 4,
+    durationMs: undefined as number | undefined,
+    count: undefined as number | undefined,
+    cards: defaultLoadTarget().cards,
+  };
+  const ids: string[] = [];
+  const secrets: string[] = [];
+  let json = false;
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      const value = (): string => {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`${arg} needs a value`);
+        return v;
+      };
+      const count = (v: string): number => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`${arg} must be a positive integer, got ${v}`);
+        return n;
+      };
+      switch (arg) {
+        case '--client': ids.push(value()); break;
+        case '--secret': secrets.push(value()); break;
+        case '--connections': options.connections = count(value()); break;
+        case '--duration': options.durationMs = parseDuration(value()); break;
+        case '--count': options.count = count(value()); break;
+        case '--cards': options.cards = count(value()); break;
+        case '--host': options.host = value(); break;
+        case '--port': options.port = count(value()); break;
+        case '--json': json = true; break;
+        default: throw new UsageError(`unknown option ${arg}\n${LOADGEN_USAGE}`);
+      }
+    }
+    if (ids.length === 0 || ids.length !== secrets.length) throw new UsageError(`--http needs --client ID --secret S, a --secret for every --client\n${LOADGEN_USAGE}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  options.clients = ids.map((id, i) => ({ id, secret: secrets[i] }));
+  if (options.durationMs === undefined && options.count === undefined) options.durationMs = 10_000;
+  const report = await runHttpLoad({ ...options, progress: (line) => io.err(line) });
+  return printReport(report, json, io);
+}
+
+function printReport(report: LoadReport, json: boolean, io: { out: (s: string) => void }): number {
   if (json) io.out(JSON.stringify(report));
   else {
     const l = report.latencyUs;

@@ -7,6 +7,7 @@ export type { BacklineThreadData, BacklineThreadMessage } from './backline-threa
 export { dayParquet, entriesParquet, exportDay, journalFile } from './parquet.js';
 export { DEFAULT_FEE_RATES, clearDay, feeOf, feeRatesFile, loadFeeRates, settlementCsv, type ClearDayOptions, type FeeRate, type FeeRates, type MerchantClearing } from './clearing.js';
 export { renderReport, reportDay } from './reports.js';
+export { chartLibrary } from './report-html.js';
 export { DIMENSIONS, type DailyReport, type Dimension, type ReportRow } from './report-shape.js';
 export { RECONCILIATION_CLASSES, RECONCILIATION_HEADER, reconcileDay, type ClassCounts, type ReconcileOptions, type ReconciliationClass, type ReconciliationItem, type ReconciliationResult, type ReconciliationSource } from './reconciliation.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SearchQueryError, searchTransactions, type PageRequest, type SearchResult, type TransactionQuery, type TransactionRow } from './search.js';

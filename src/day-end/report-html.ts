@@ -8,9 +8,10 @@ const CHART_BARS = 30;
 
 /**
  * Chart.js (MIT, maintained; bar charts of categories built in), its minified UMD build as npm
- * installed it, read when a page is rendered: the page carries the library and fetches nothing.
+ * installed it, read when a page is rendered (the page carries the library and fetches nothing)
+ * or, by the console, once when the admin port starts.
  */
-function chartLibrary(): string {
+export function chartLibrary(): string {
   const main = createRequire(import.meta.url).resolve('chart.js');
   return readFileSync(join(dirname(main), 'chart.umd.min.js'), 'utf8');
 }

@@ -1,17 +1,10 @@
 import net from 'node:net';
-import {
-  TerminalMessage,
-  buildBatchUpload,
-  buildF60,
-  buildF61,
-  buildSettlementTotals,
-  decodeTerminalFrame,
-  encodeTerminalFrame,
-  type SettlementTotals,
-  type UploadRecord,
-} from '../codec/index.js';
+import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, type SettlementTotals } from '../codec/index.js';
+import { TerminalRequests, type CardData, type Receipt } from '../channels/terminal-requests.js';
 import { DesKey, computeMac, encryptPinBlock, openKeyBlock, type KeyMode, type MacAlgorithm } from '../security/index.js';
-import { MAC_MTIS, REVERSAL_REPEATS, batchOf, financialSpec, type FinancialType } from '../txn/index.js';
+import { MAC_MTIS, batchOf, type FinancialType } from '../txn/index.js';
+
+export type { CardData, Receipt } from '../channels/terminal-requests.js';
 
 /** Carries one request frame to a switch and brings back its answer (`undefined`: the switch closed the connection). */
 export interface FrameTransport {
@@ -34,25 +27,6 @@ export interface SimTerminalOptions {
   firstStan?: number;
 }
 
-export interface CardData {
-  pan: string;
-  expiry: string;
-  pin?: string;
-}
-
-/** What a terminal remembers of an approved request, to void, reverse or refund it later. */
-export interface Receipt {
-  type: FinancialType;
-  pan: string;
-  expiry: string;
-  amount: number;
-  stan: string;
-  batch: string;
-  rrn: string;
-  authCode: string;
-  date: string;
-}
-
 export class ResponseMacError extends Error {}
 
 /**
@@ -61,10 +35,8 @@ export class ResponseMacError extends Error {}
  * keeps its clear working keys, builds requests with valid MACs and PIN blocks, checks response MACs.
  * Requests on one connection are answered in order.
  */
-export class SimTerminal {
+export class SimTerminal extends TerminalRequests {
   readonly options: SimTerminalOptions;
-  batch = '000001';
-  private stan = 0;
   private socket: net.Socket | undefined;
   private buffered: Buffer = Buffer.alloc(0);
   private readonly waiting: { resolve: (m: TerminalMessage) => void; reject: (e: Error) => void }[] = [];
@@ -73,8 +45,8 @@ export class SimTerminal {
   private readonly out = Buffer.allocUnsafe(4096);
 
   constructor(options: SimTerminalOptions) {
+    super(options.tid, options.mid, options.firstStan);
     this.options = { macAlgorithm: 'cup-ecb', verifyMac: true, ...options };
-    this.stan = options.firstStan ?? 0;
   }
 
   connect(): Promise<void> {
@@ -98,11 +70,6 @@ export class SimTerminal {
   close(): void {
     this.socket?.destroy();
     this.socket = undefined;
-  }
-
-  nextStan(): string {
-    this.stan = (this.stan % 999_999) + 1;
-    return String(this.stan).padStart(6, '0');
   }
 
   /** Sends raw bytes (a full frame with its length, or anything at all) and awaits one response frame. */
@@ -132,14 +99,8 @@ export class SimTerminal {
     return Buffer.from(this.out.subarray(0, end));
   }
 
-  message(mti: string): TerminalMessage {
-    const msg = new TerminalMessage(mti, '6000030000', '600100000000');
-    return msg.set(41, this.options.tid).set(42, this.options.mid);
-  }
-
   async signIn(mode: KeyMode = '003'): Promise<TerminalMessage> {
-    const msg = this.message('0800').set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch: this.batch, networkCode: mode })).set(63, '001');
-    const res = await this.request(msg);
+    const res = await this.request(this.signInRequest(mode));
     if (res.text(39) === '00') {
       const keys = openKeyBlock(Buffer.from(this.options.tmk, 'hex'), res.binary(62)!, mode);
       this.mak = new DesKey(keys.mak);
@@ -149,23 +110,9 @@ export class SimTerminal {
     return res;
   }
 
-  /** A financial request of `type` with card data, amount and (if given) an encrypted PIN. */
-  financial(type: FinancialType, card: CardData, amount?: number): TerminalMessage {
-    const spec = financialSpec(type);
-    const msg = this.message(spec.mti)
-      .set(2, card.pan)
-      .set(3, spec.processingCode)
-      .set(11, this.nextStan())
-      .set(14, card.expiry)
-      .set(22, card.pin ? '021' : '022')
-      .set(25, spec.condition)
-      .set(49, '156')
-      .set(60, buildF60({ messageType: spec.messageType, batch: this.batch, networkCode: '000' }));
-    if (amount !== undefined) msg.set(4, String(amount).padStart(12, '0'));
-    if (card.pin && this.pik) {
-      msg.set(26, '06').set(52, encryptPinBlock(this.pik, card.pan, card.pin)).set(53, '2600000000000000');
-    }
-    return msg;
+  /** A financial request with the PIN block of `card.pin` under the terminal's PIK, once it has one. */
+  override financial(type: FinancialType, card: CardData, amount?: number): TerminalMessage {
+    return super.financial(type, card, amount, card.pin && this.pik ? encryptPinBlock(this.pik, card.pan, card.pin) : undefined);
   }
 
   sale(card: CardData, amount: number): TerminalMessage {
@@ -177,45 +124,31 @@ export class SimTerminal {
   }
 
   saleVoid(original: Receipt, card: CardData = { pan: original.pan, expiry: original.expiry }): TerminalMessage {
-    return this.financial('sale-void', card, original.amount)
-      .set(37, original.rrn)
-      .set(61, buildF61({ batch: original.batch, stan: original.stan }));
+    return this.voidOf('sale-void', original, card);
   }
 
   refund(original: Receipt, amount: number): TerminalMessage {
-    return this.financial('refund', { pan: original.pan, expiry: original.expiry }, amount)
-      .set(37, original.rrn)
-      .set(61, buildF61({ batch: '000000', stan: '000000', date: original.date }));
+    return this.refundOf(original, { pan: original.pan, expiry: original.expiry }, amount);
   }
 
   preAuth(card: CardData, amount: number): TerminalMessage {
     return this.financial('pre-auth', card, amount);
   }
 
-  /** Pre-auth void, completion and completion notice name the pre-auth by PAN + F38 + 61.3. */
-  private onPreAuth(type: FinancialType, preAuth: Receipt, amount: number, card?: CardData): TerminalMessage {
-    return this.financial(type, card ?? { pan: preAuth.pan, expiry: preAuth.expiry }, amount)
-      .set(38, preAuth.authCode)
-      .set(61, buildF61({ batch: '000000', stan: '000000', date: preAuth.date }));
-  }
-
   preAuthVoid(preAuth: Receipt, card?: CardData): TerminalMessage {
-    return this.onPreAuth('pre-auth-void', preAuth, preAuth.amount, card);
+    return this.onPreAuth('pre-auth-void', preAuth, preAuth.amount, card ?? { pan: preAuth.pan, expiry: preAuth.expiry });
   }
 
   completion(preAuth: Receipt, amount: number, card?: CardData): TerminalMessage {
-    return this.onPreAuth('pre-auth-completion', preAuth, amount, card);
+    return this.onPreAuth('pre-auth-completion', preAuth, amount, card ?? { pan: preAuth.pan, expiry: preAuth.expiry });
   }
 
   completionNotice(preAuth: Receipt, amount: number): TerminalMessage {
-    return this.onPreAuth('pre-auth-completion-notice', preAuth, amount);
+    return this.onPreAuth('pre-auth-completion-notice', preAuth, amount, { pan: preAuth.pan, expiry: preAuth.expiry });
   }
 
   completionVoid(completion: Receipt, card?: CardData): TerminalMessage {
-    return this.financial('completion-void', card ?? { pan: completion.pan, expiry: completion.expiry }, completion.amount)
-      .set(37, completion.rrn)
-      .set(38, completion.authCode)
-      .set(61, buildF61({ batch: completion.batch, stan: completion.stan }));
+    return this.completionVoidOf(completion, card ?? { pan: completion.pan, expiry: completion.expiry });
   }
 
   transfer(card: CardData, payeePan: string, amount: number): TerminalMessage {
@@ -227,55 +160,11 @@ export class SimTerminal {
     return this.financial('bill-payment', card, amount).set(62, Buffer.from(biller + billAccount, 'latin1'));
   }
 
-  private management(mti: string, networkCode: string, batch = this.batch): TerminalMessage {
-    return this.message(mti).set(11, this.nextStan()).set(60, buildF60({ messageType: '00', batch, networkCode }));
-  }
-
-  /** Settlement (0500) with the terminal's own totals (F48, result digit 0). */
-  settlement(totals: SettlementTotals): TerminalMessage {
-    return this.management('0500', '201').set(48, buildSettlementTotals(totals)).set(49, '156');
-  }
-
   /** Settles: sends the totals and, when the switch answers balanced (result 1), moves to the next batch as a terminal does. */
   async settle(totals: SettlementTotals): Promise<TerminalMessage> {
     const res = await this.request(this.settlement(totals));
     if (res.text(39) === '00' && res.text(48)?.[30] === '1') this.batch = String((Number(this.batch) % 999_999) + 1).padStart(6, '0');
     return res;
-  }
-
-  batchUpload(records: UploadRecord[], batch = this.batch): TerminalMessage {
-    return this.management('0320', '201', batch).set(48, buildBatchUpload(records));
-  }
-
-  batchUploadEnd(count: number, balanced: boolean, batch = this.batch): TerminalMessage {
-    return this.management('0320', balanced ? '207' : '202', batch).set(48, String(count).padStart(4, '0'));
-  }
-
-  /** Parameter, CA key or AID download from item `index` (60.3 360, 370, 380), their ends and queries. */
-  parameterMessage(networkCode: '360' | '361' | '370' | '371' | '372' | '380' | '381' | '382', index?: number): TerminalMessage {
-    const mti = networkCode === '372' || networkCode === '382' ? '0820' : '0800';
-    const msg = this.management(mti, networkCode);
-    if (index !== undefined) msg.set(62, Buffer.from(String(index), 'latin1'));
-    return msg;
-  }
-
-  statusUpload(payload: Buffer): TerminalMessage {
-    return this.management('0820', '362').set(62, payload);
-  }
-
-  /** The reversal of a request: the original's fields, MTI 0400, F39 the reason. */
-  reversal(original: TerminalMessage, reason = '98'): TerminalMessage {
-    const msg = this.message('0400');
-    for (const id of REVERSAL_REPEATS) msg.fields[id] = original.fields[id];
-    return msg.set(39, reason);
-  }
-
-  echo(): TerminalMessage {
-    return this.management('0820', '301');
-  }
-
-  signOff(): TerminalMessage {
-    return this.management('0820', '002');
   }
 
   /** What to keep of an approved response to void, refund or reverse it later. */

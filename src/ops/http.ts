@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type * as Uws from 'uWebSockets.js';
 import type { AdminRole } from '../store/index.js';
-import { parseBusinessDate } from '../txn/index.js';
+import { luhnValid, maskPan, parseBusinessDate } from '../txn/index.js';
 import type { AdminAuth } from './auth.js';
 
 /** Largest request body the admin API reads; admin documents are small, so more is a mistake or an attack. */
@@ -26,6 +26,15 @@ export function businessDateOf(name: string, value: unknown): string {
   const date = typeof value === 'string' ? parseBusinessDate(value) : undefined;
   if (date === undefined) throw new HttpError(400, `${name} must be a business date YYYYMMDD or YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return date;
+}
+
+/**
+ * A refusal's reason as it is answered: a card number it quotes from what the client sent (a path,
+ * a parameter, a JSON parser's excerpt) shown as first 6 and last 4 digits, like every other answer.
+ */
+export function maskedReason(reason: string): string {
+  // Only what could be a card: a merchant id (15 digits) quoted in a reason stays as it is.
+  return reason.replace(/(?<![0-9])[0-9]{13,19}(?![0-9])/g, (digits) => (luhnValid(digits) ? maskPan(digits) : digits));
 }
 
 /** A refusal: answered with its status and `{"error": reason}`. */
@@ -58,6 +67,16 @@ export interface ApiAnswer {
 }
 
 export type ApiHandler = (req: ApiRequest) => ApiAnswer | Promise<ApiAnswer>;
+
+export type ApiMethod = 'get' | 'put' | 'patch' | 'post' | 'delete';
+
+/** One registered endpoint: what the API description must cover. */
+export interface Endpoint {
+  method: ApiMethod;
+  /** The uWS pattern, `:name` for each path parameter. */
+  pattern: string;
+  role: AdminRole;
+}
 
 /**
  * One exchange on uWS: whether the client has gone (an aborted HttpResponse must not be touched)
@@ -132,6 +151,9 @@ function parseJson(text: string): unknown {
  * its answer or refusal written as JSON. Endpoint modules register their handlers here.
  */
 export class ApiRoutes {
+  /** Every endpoint registered, in order. */
+  readonly endpoints: Endpoint[] = [];
+
   constructor(
     private readonly app: Uws.TemplatedApp,
     private readonly auth: AdminAuth,
@@ -140,21 +162,32 @@ export class ApiRoutes {
 
   /** Reads need a viewer unless they say otherwise; each change names the role it needs. */
   get(pattern: string, handler: ApiHandler, role: AdminRole = 'viewer'): this {
+    this.endpoints.push({ method: 'get', pattern, role });
     this.app.get(pattern, (res, req) => this.serve(res, req, pattern, handler, role, false));
     return this;
   }
 
   put(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.endpoints.push({ method: 'put', pattern, role });
     this.app.put(pattern, (res, req) => this.serve(res, req, pattern, handler, role, true));
     return this;
   }
 
+  /** A partial update: the body names only the fields it changes. */
+  patch(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.endpoints.push({ method: 'patch', pattern, role });
+    this.app.patch(pattern, (res, req) => this.serve(res, req, pattern, handler, role, true));
+    return this;
+  }
+
   post(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.endpoints.push({ method: 'post', pattern, role });
     this.app.post(pattern, (res, req) => this.serve(res, req, pattern, handler, role, true));
     return this;
   }
 
   del(pattern: string, role: AdminRole, handler: ApiHandler): this {
+    this.endpoints.push({ method: 'delete', pattern, role });
     this.app.del(pattern, (res, req) => this.serve(res, req, pattern, handler, role, false));
     return this;
   }
@@ -163,8 +196,9 @@ export class ApiRoutes {
     const exchange = new Exchange(res);
     // A refusal before the body is read closes the connection: the unread bytes would follow otherwise.
     exchange.bodyPending = hasBody;
-    // HttpRequest is only valid in this call: everything needed from it is read now.
-    const url = req.getUrl();
+    // HttpRequest is only valid in this call: everything needed from it is read now. Failures are
+    // logged with the pattern, not the URL: a URL may hold a card number.
+    const endpoint = `${req.getMethod().toUpperCase()} ${pattern}`;
     const who = this.auth.check(req.getHeader('authorization'), role);
     if (who instanceof HttpError) return exchange.answer(who.status, { error: who.message });
     exchange.who = who;
@@ -172,7 +206,7 @@ export class ApiRoutes {
       exchange.params = paramsOf(req, pattern);
       exchange.query = new URLSearchParams(req.getQuery() ?? '');
     } catch (err) {
-      return this.refuse(exchange, err, url);
+      return this.refuse(exchange, err, endpoint);
     }
     const body = hasBody ? exchange.readJson(MAX_BODY_BYTES) : undefined;
     void (async () => {
@@ -182,14 +216,14 @@ export class ApiRoutes {
         const { status, body: answer } = await handler(exchange);
         exchange.answer(status, answer);
       } catch (err) {
-        this.refuse(exchange, err, url);
+        this.refuse(exchange, err, endpoint);
       }
     })();
   }
 
-  private refuse(exchange: Exchange, err: unknown, url: string): void {
-    if (err instanceof HttpError) return exchange.answer(err.status, { error: err.message });
-    this.log.error({ err, url }, 'admin API request failed');
+  private refuse(exchange: Exchange, err: unknown, endpoint: string): void {
+    if (err instanceof HttpError) return exchange.answer(err.status, { error: maskedReason(err.message) });
+    this.log.error({ err, endpoint }, 'admin API request failed');
     exchange.answer(500, { error: 'internal error; see the switch log' });
   }
 }

@@ -1,6 +1,12 @@
 export { AdminServer, type AdminApiOptions, type AdminStatus } from './admin.js';
 export { newAdminToken } from './auth.js';
 export type { ReferenceBook } from './reference.js';
-export { renderMetrics, type Metric } from './metrics.js';
+export { renderMetrics, type HistogramSeries, type Labels, type Metric, type Sample } from './metrics.js';
+export { LiveMonitor, MONITOR_PATH, gaugeMetrics, monitorFrame, ringDepth, type MonitorFrame, type RingDepth, type SwitchGauges } from './monitor.js';
+export { LATENCY_BOUNDS_S, TAIL_PER_SECOND, TrafficStats, type TailEntry, type TrafficWindow } from './traffic.js';
 export { loadUws } from './uws.js';
+export { TerminalActivity } from './terminal-activity.js';
+export { openApiDocument } from './openapi.js';
+export type { Endpoint } from './http.js';
 export { findReceipt, receiptHtml, receiptText, type ReceiptData } from './receipt.js';
+export { channelStatuses, type AccessDirections, type ChannelStatus, type Listener } from './channels-api.js';

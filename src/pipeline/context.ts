@@ -63,6 +63,8 @@ export class TxnContext {
   /** The MAC verified: the response carries one too. */
   authentic = false;
   responseCode = '';
+  /** The id of the risk rule that refused the request (journalled with it), or ''. */
+  riskRule = '';
   route = 'switch';
   postings?: Posting[];
   holds?: Posting[];
@@ -136,6 +138,7 @@ export class TxnContext {
     this.mabHash = '';
     this.authentic = false;
     this.responseCode = '';
+    this.riskRule = '';
     this.route = 'switch';
     this.handler = undefined;
     this.error = '';

@@ -4,7 +4,7 @@ import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withP
 import type { HostGateway, LinkFailure } from '../channels/index.js';
 import type { SecurityModule } from '../security/index.js';
 import { blankEntry, type CardBin, type ParameterKind, type ReversalAdvice, type StateStore, type TxnRecord } from '../store/index.js';
-import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, batchOf, maskPan } from '../txn/index.js';
+import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, SCREENING, batchOf, maskPan } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
 import { ADVICE_TICKETS, AdviceSender } from './advices.js';
@@ -188,7 +188,8 @@ export class Pipeline {
     entry.route = `host:${ctx.link}`;
     entry.effects.advice = adviceOf(ctx, false);
     ctx.leg = 1;
-    this.options.propose(ctx.id, { entry, rrn: true, authCode: false });
+    // The book's risk rules see the request before the host does.
+    this.options.propose(ctx.id, { entry, rrn: true, authCode: false, screen: bookScreens(ctx.classification!.type) });
     this.park(ctx);
   }
 
@@ -247,6 +248,7 @@ export class Pipeline {
     entry.route = ctx.replay ? 'replay' : ctx.standIn ? `stand-in:${ctx.link}` : ctx.link !== '' ? `host:${ctx.link}` : ctx.route;
     entry.latencyUs = Number((process.hrtime.bigint() - ctx.arrived) / 1000n);
     entry.requestKey = ctx.requestKey;
+    entry.riskRule = ctx.riskRule;
     if (approved) {
       const effects = entry.effects;
       effects.postings = ctx.postings;
@@ -305,6 +307,8 @@ export class Pipeline {
       entry,
       rrn: handler?.rrn === true && ctx.replay === undefined && ctx.terminal !== undefined && !leg,
       authCode: handler?.authCode === true && ctx.replay === undefined && !leg,
+      // A host's answer is the host's: the book screened its leg.
+      screen: ctx.replay === undefined && !leg && bookScreens(entry.type),
       ...(ctx.inquiry !== undefined && approved ? { inquiry: ctx.inquiry } : {}),
       ...(ctx.refundOf !== undefined && approved ? { refundOf: ctx.refundOf } : {}),
     };
@@ -333,7 +337,8 @@ export class Pipeline {
     if (ctx?.leg === 1) {
       ctx.leg = 2;
       ctx.rrn = reply.rrn;
-      return this.resume(ctx.ticket, '');
+      // A leg goes on with no code ('' reads back padded), or ends with the risk rule's refusal.
+      return this.resume(ctx.ticket, reply.responseCode.trimEnd());
     }
     if (ctx?.entry === undefined) {
       this.options.log.error({ id }, 'book reply for no request in flight; ignored');
@@ -448,6 +453,12 @@ const REQUIREMENT_DIGITS: readonly [ParameterKind, number][] = [
   ['ca-key', 4],
   ['aid', 5],
 ];
+
+/** Whether the book's risk rules (the day's limits, the PIN tries) screen requests of `type`. */
+function bookScreens(type: string): boolean {
+  const screening = SCREENING[type];
+  return screening !== undefined && (screening.spend || screening.pinTries);
+}
 
 function two(n: number): string {
   return n < 10 ? '0' + n : String(n);

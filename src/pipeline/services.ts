@@ -9,6 +9,7 @@ import {
   type Biller,
   type Card,
   type CardBin,
+  type ChannelSwitch,
   type JournalEntry,
   type Merchant,
   type ParameterKind,
@@ -18,7 +19,7 @@ import {
   type Terminal,
   type TxnRecord,
 } from '../store/index.js';
-import { RoutingTable, dayNumber, RC, type Route, type RouteQuery } from '../txn/index.js';
+import { RiskRuleSet, RoutingTable, dayNumber, RC, type RiskRule, type Route, type RouteQuery } from '../txn/index.js';
 import { TerminalState } from './context.js';
 
 /** What the switch is configured with that the rules read. */
@@ -66,6 +67,8 @@ export interface Services {
   resume(ticket: number, code: string): void;
   /** The routing rule of a transaction for a card that is not ours, if one matches. */
   route(q: RouteQuery): Route | undefined;
+  /** The risk rules, compiled for look-ups (src/txn/risk-rules.ts). */
+  riskRules(): RiskRuleSet;
   /** Whether a host link is up (signed on, zone keys in place). A property: routing passes it on. */
   readonly hostLinkUp: (link: string) => boolean;
   /** The zone PIN key of a link's session. */
@@ -109,6 +112,9 @@ export class WorkerServices implements Services {
    */
   private routes: Map<string, Route> | undefined;
   private routing: RoutingTable | undefined;
+  /** The risk rules, kept the same way as the routing rules. */
+  private risks: Map<string, RiskRule> | undefined;
+  private riskRuleSet: RiskRuleSet | undefined;
   readonly hostLinkUp: (link: string) => boolean;
 
   constructor(
@@ -126,11 +132,17 @@ export class WorkerServices implements Services {
     this.date = businessDate;
     this.day = dayNumber(businessDate);
     this.hostLinkUp = hosts === undefined ? () => false : (link) => hosts.isUp(link);
+    // Links switched off before this worker started stay off (the switch is kept in LMDB).
+    for (const { value } of state.channels.getRange()) hosts?.setEnabled(value.name, value.state !== 'disabled');
   }
 
   route(q: RouteQuery): Route | undefined {
     this.routing ??= new RoutingTable(this.knownRoutes().values());
     return this.routing.match(q);
+  }
+
+  riskRules(): RiskRuleSet {
+    return (this.riskRuleSet ??= new RiskRuleSet(this.knownRiskRules().values()));
   }
 
   hostZpk(link: string): KeyHandle | undefined {
@@ -282,17 +294,29 @@ export class WorkerServices implements Services {
     } else if (change.table === 'bins') {
       this.bins.clear();
       this.binsReadAt = 0;
+    } else if (change.table === 'channels') {
+      this.hosts?.setEnabled(change.key, (change.value as Partial<ChannelSwitch> | null)?.state !== 'disabled');
     } else if (change.table === 'routes') {
       // The book stores a route whole, so the notice's value is the rule.
       const routes = this.knownRoutes();
       if (change.value === null) routes.delete(change.key);
       else routes.set(change.key, change.value as Route);
       this.routing = new RoutingTable(routes.values());
+    } else if (change.table === 'riskRules') {
+      // The book stores a rule whole too.
+      const rules = this.knownRiskRules();
+      if (change.value === null) rules.delete(change.key);
+      else rules.set(change.key, change.value as RiskRule);
+      this.riskRuleSet = new RiskRuleSet(rules.values());
     }
   }
 
   private knownRoutes(): Map<string, Route> {
     return (this.routes ??= new Map(this.state.routes.getRange().map(({ key, value }) => [key, value])));
+  }
+
+  private knownRiskRules(): Map<string, RiskRule> {
+    return (this.risks ??= new Map(this.state.riskRules.getRange().map(({ key, value }) => [key, value])));
   }
 
   /** The book's business date, as a reply (or the book at start-up) said it. */

@@ -4,6 +4,7 @@ import { F, MAC_MTIS, RC, batchOf, classify, expired, luhnValid, requestKeyOf } 
 import { forward, journalLeg, routeStep } from './forward.js';
 import { CLOSE, type Step } from './outcomes.js';
 import { HANDLERS } from './handlers/index.js';
+import { screenBlacklists, screenCategory, screenHours, screenSingleLimit } from './risk.js';
 export { CLOSE, LEG, PENDING, type Step } from './outcomes.js';
 
 const decode: Step = (_s, ctx) => {
@@ -83,11 +84,10 @@ const checkRetransmission: Step = (s, ctx) => {
   return seen.responseCode;
 };
 
-const checkCard: Step = (s, ctx) => {
+/** The card number, its token, its Luhn check digit (`14`) and its issuer's BIN (`15`). */
+const readCard: Step = (s, ctx) => {
   if (!ctx.handler!.card) return '';
-  const req = ctx.request;
-  const track2 = req.text(F.TRACK_2);
-  const pan = cardNumber(req);
+  const pan = cardNumber(ctx.request);
   if (pan === undefined) return RC.FORMAT_ERROR;
   ctx.pan = pan;
   ctx.panHash = s.hsm.panToken(pan);
@@ -95,18 +95,39 @@ const checkCard: Step = (s, ctx) => {
   const bin = s.bin(pan);
   if (bin === undefined) return RC.NO_SUCH_ISSUER;
   ctx.bin = bin;
+  return '';
+};
+
+/** A card number of a length its issuer does not issue (the BIN's own length, else ISO/IEC 7812's 13–19 digits): `15`. */
+const checkPanLength: Step = (_s, ctx) => {
+  const bin = ctx.bin;
+  if (bin === undefined) return '';
+  const length = ctx.pan.length;
+  const fits = bin.panLength !== undefined ? length === bin.panLength : length >= MIN_PAN_DIGITS && length <= MAX_PAN_DIGITS;
+  return fits ? '' : RC.NO_SUCH_ISSUER;
+};
+
+const MIN_PAN_DIGITS = 13;
+const MAX_PAN_DIGITS = 19;
+
+/** An on-us card's own record: known, active, not expired. */
+const checkCard: Step = (s, ctx) => {
+  const bin = ctx.bin;
+  if (bin === undefined) return '';
   // Not ours: the routing table says where it goes, and the host checks the card.
   if (!bin.onUs) {
     ctx.route = 'host';
     return '';
   }
   ctx.route = 'on-us';
-  const card = s.card(pan);
+  const card = s.card(ctx.pan);
   if (card === undefined) return RC.INVALID_CARD;
   ctx.card = card;
   if (card.status === 'lost') return RC.LOST_CARD;
   if (card.status === 'stolen') return RC.STOLEN_CARD;
   if (card.status !== 'active') return RC.NOT_PERMITTED_TO_CARD;
+  const req = ctx.request;
+  const track2 = req.text(F.TRACK_2);
   const expiry = req.text(F.EXPIRY) ?? (track2 !== undefined ? track2.split('=')[1]?.slice(0, 4) : undefined);
   if (expiry !== undefined && expiry !== card.expiry) return RC.EXPIRED_CARD;
   if (expired(card.expiry, new Date(ctx.at))) return RC.EXPIRED_CARD;
@@ -152,4 +173,21 @@ function cardNumber(req: TerminalMessage): string | undefined {
  */
 export const ADMISSION: readonly Step[] = [decode, classifyRequest, findTerminal];
 /** In the terminal's turn: its earlier request has been answered. */
-export const PROCESSING: readonly Step[] = [checkSession, verifyMac, checkRetransmission, checkCard, verifyPin, checkAmount, routeStep, prepare, journalLeg, forward];
+export const PROCESSING: readonly Step[] = [
+  checkSession,
+  verifyMac,
+  checkRetransmission,
+  readCard,
+  checkPanLength,
+  checkCard,
+  screenBlacklists,
+  verifyPin,
+  checkAmount,
+  screenSingleLimit,
+  screenHours,
+  screenCategory,
+  routeStep,
+  prepare,
+  journalLeg,
+  forward,
+];

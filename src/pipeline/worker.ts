@@ -2,7 +2,7 @@ import pino from 'pino';
 import { BookGauges, REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
 import { HostLinks, type LinkConfig } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
-import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
+import { LmkGeneration, SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore } from '../store/index.js';
 import { Pipeline } from './pipeline.js';
 
@@ -13,6 +13,8 @@ export interface WorkerData {
   generation: number;
   dataDir: string;
   lmk: LmkSource;
+  /** Bumped when an LMK rotation has changed the LMK files: the worker then loads them again (`LmkGeneration`). */
+  lmkGeneration: SharedArrayBuffer;
   businessDate: string;
   acquirerId: string;
   refundWindowDays: number;
@@ -49,7 +51,12 @@ const ID_MASK = (1 << ID_BITS) - 1;
 export default async function serve(data: WorkerData): Promise<void> {
   const log = pino({ level: data.logLevel, base: { worker: data.index } }, pino.destination({ fd: 1, sync: false }));
   const state = new StateStore(data.dataDir);
-  const hsm = new SecurityModule(loadLmk(data.lmk));
+  // The generation is read before the files: what this worker then says it holds, it holds.
+  const lmkGeneration = LmkGeneration.attach(data.lmkGeneration);
+  let lmkHeld = lmkGeneration.current;
+  const lmk = loadLmk(data.lmk);
+  lmkGeneration.hold(data.index, lmkHeld);
+  const hsm = new SecurityModule(lmk);
   const frames = Ring.attach(data.frames);
   // Responses to the acceptor and proposals to the book; what a full ring refuses waits, in order.
   const responses = new Outbox(Ring.attach(data.responses), Doorbell.attach(data.acceptorBell));
@@ -127,6 +134,13 @@ export default async function serve(data: WorkerData): Promise<void> {
   while (Atomics.load(control, 0) === 0) {
     const seen = bell.rung;
     state.refresh();
+    if (lmkGeneration.current !== lmkHeld) {
+      // An LMK rotation: wrap under the new LMK from now on, still unwrap what was wrapped under the old.
+      lmkHeld = lmkGeneration.current;
+      lmk.adopt(loadLmk(data.lmk));
+      lmkGeneration.hold(data.index, lmkHeld);
+      log.info({ lmk: lmk.checkValue }, 'took the rotated LMK');
+    }
     // Small slices, each published at once: the book enters this slice's proposals and the
     // acceptor writes its answers while the next slice runs, instead of every thread waiting for
     // the others' whole burst.

@@ -23,3 +23,6 @@ export {
   type ClearKey,
   type ClearWorkingKeys,
 } from './terminal.js';
+export { finishLmkRotation, lmkFileOf, previousLmkFileOf, startLmkRotation } from './lmk.js';
+export { KeyRewrap, LmkCustodian, LmkGeneration, type RotationParties, type RotationResult } from './rotation.js';
+export { componentCheckValue, componentsProblem, keyFromComponents, type ComponentKey, type Components } from './components.js';

@@ -56,6 +56,8 @@ const FIELDS = [
   { name: 'latencyUs', column: 'latency_us', kind: 'number' },
   { name: 'requestKey', column: 'request_key', kind: 'text' },
   { name: 'effects', column: 'effects', kind: 'effects' },
+  // Format 2: the risk rule that refused the request ('' for every other entry).
+  { name: 'riskRule', column: 'risk_rule', kind: 'text' },
 ] as const satisfies readonly EntryField[];
 
 /** One journal row: a request and its outcome. */
@@ -63,9 +65,9 @@ export type JournalEntry = EntryOf<typeof FIELDS>;
 
 /**
  * The format a day file records in `PRAGMA user_version`. 0 is a file from before formats were
- * recorded: the same columns as 1, but effects bytes without a version (a one-byte mask).
+ * recorded: the same columns as 1, but effects bytes without a version (a one-byte mask); 2 adds `risk_rule`.
  */
-export const JOURNAL_FORMAT = 1;
+export const JOURNAL_FORMAT = 2;
 export const UNVERSIONED = 0;
 
 const SQL_TYPES = { number: 'INTEGER', text: 'TEXT', effects: 'BLOB' } as const;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { BinaryReader, NewerFormatError } from './entry-codec.js';
 import { ENTRY_SCHEMA, UNVERSIONED, type EntrySchema, type JournalEntry, type RowReader } from './entry-schema.js';
@@ -50,6 +51,7 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     // Files that already exist had their directory entries made durable by whoever created them
     // (the back line prepares the next day's file this way, so a cut-over does not wait for it).
     const created = !existsSync(this.path) || !existsSync(`${this.path}-wal`);
+    if (!existsSync(this.path)) createDayFile(this.path, schema);
     this.db = new Database(this.path);
     let format: number;
     try {
@@ -65,6 +67,8 @@ export class Journal<E extends JournalEntry = JournalEntry> {
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.pragma(`journal_size_limit = ${Math.floor(options.walKeepBytes ?? WAL_KEEP_BYTES)}`);
     if (format < schema.version) upgrade(this.db, schema);
+    // A file made whole as a draft has had no write in WAL mode yet, so no WAL file: one write makes it.
+    else if (!existsSync(`${this.path}-wal`)) this.db.pragma(`user_version = ${format}`);
     this.walFd = openSync(`${this.path}-wal`, 'r');
     // A new day's files must survive a power cut too: their directory entries are made durable once.
     if (created) {
@@ -280,6 +284,35 @@ function columnsOf(db: Database.Database): string[] {
 function rowReaderOf<E extends object>(db: Database.Database, schema: EntrySchema<E>, path: string): RowReader<E> {
   const format = formatOf(db, schema, path);
   return schema.rowReader(columnsOf(db), format === UNVERSIONED);
+}
+
+/**
+ * Makes a new day's file whole before it has its name: its table is made in a draft beside it,
+ * which is synced and then linked into place. A reader (recovery after a crash, the audit, search)
+ * never finds a day file without its table, and of two creators at once (the book, when the back
+ * line was slow to prepare the file) the second's link fails and it opens the first's file.
+ */
+function createDayFile<E extends object>(path: string, schema: EntrySchema<E>): void {
+  const draft = `${path}.${process.pid}-${threadId}.draft`;
+  const db = new Database(draft);
+  try {
+    upgrade(db, schema);
+  } finally {
+    db.close();
+  }
+  try {
+    const fd = openSync(draft, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(draft, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(draft);
+  }
 }
 
 /**

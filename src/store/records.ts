@@ -52,6 +52,8 @@ export interface CardBin {
   /** On-us cards post to the in-house account system; others go to a host. */
   onUs: boolean;
   domestic: boolean;
+  /** The length of the issuer's card numbers; absent, any of 13–19 digits. */
+  panLength?: number;
 }
 
 export interface Card {
@@ -252,8 +254,35 @@ export interface AdviceChange {
   record: ReversalAdvice | null;
 }
 
-/** LMDB tables of reference data the control channel may change. */
-export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters' | 'routes' | 'tokens';
+/**
+ * LMDB tables of reference data the control channel may change; `accounts` only to open an account
+ * (the book refuses any change to one that exists: only postings move a balance).
+ */
+export type ReferenceTable = 'merchants' | 'terminals' | 'bins' | 'cards' | 'billers' | 'parameters' | 'routes' | 'tokens' | 'accounts' | 'channels' | 'apiClients' | 'riskRules';
+
+/**
+ * An access direction switched on or off at run time (`posp channel enable|disable NAME`): the
+ * terminal listener (`terminal`), the HTTP channel (`http`) or a host link (its name). A name with
+ * no record is enabled; the record is journalled, so the state is kept across restarts.
+ */
+export interface ChannelSwitch {
+  name: string;
+  state: 'enabled' | 'disabled';
+}
+
+/**
+ * A merchant's system that pays through the HTTP channel: it signs its requests with its secret and
+ * the channel sends them as its virtual terminal, a terminal record of the client's merchant.
+ */
+export interface ApiClient {
+  id: string;
+  mid: string;
+  tid: string;
+  status: Status;
+  /** The HMAC secret, sealed under the LMK (base64); shown in clear once, when the client is created. */
+  secret: string;
+  createdAt: number;
+}
 
 /** What an admin API token may do: each role may do what the ones before it may. */
 export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -275,6 +304,8 @@ export interface ReferenceChange {
   by?: string;
   /** The key's record before the change (null: there was none), for the audit log. */
   before?: unknown;
+  /** `value` is the whole record: it replaces what the key held rather than setting fields over it. */
+  whole?: true;
 }
 
 export interface OriginalUpdate {

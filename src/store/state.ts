@@ -1,6 +1,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { join } from 'node:path';
-import type { Route } from '../txn/index.js';
+import { KeyRewrap, SecurityError, lmkFileOf, loadLmk, type Lmk } from '../security/index.js';
+import type { RiskRule, Route } from '../txn/index.js';
 import type {
   Account,
   BatchTotals,
@@ -16,6 +17,8 @@ import type {
   ReferenceTable,
   ReversalAdvice,
   ApiToken,
+  ApiClient,
+  ChannelSwitch,
   Terminal,
   TotalsDelta,
   TxnRecord,
@@ -58,14 +61,20 @@ export class StateStore {
   readonly billers: Database<Biller, string>;
   /** Routing rules by id (`src/txn/routing.ts`). */
   readonly routes: Database<Route, string>;
+  /** Risk rules by id (`src/txn/risk-rules.ts`). */
+  readonly riskRules: Database<RiskRule, string>;
   /** Admin API tokens by the SHA-256 of the token. */
   readonly tokens: Database<ApiToken, string>;
+  /** HTTP channel clients by id. */
+  readonly apiClients: Database<ApiClient, string>;
+  /** Access directions switched off (or back on) at run time, by name. */
+  readonly channels: Database<ChannelSwitch, string>;
   /** Reversal advices hosts are owed (store and forward), by `link|stan|time`. */
   readonly advices: Database<ReversalAdvice, string>;
   readonly meta: Database<unknown, string>;
   private binLengths: number[] = [];
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     // noMetaSync: LMDB stays consistent after a system crash but may lose its last transactions;
     // those are in the journal, and recovery replays everything after `appliedSeq`.
     // One map, large enough never to grow: each time lmdb-js grows the map it maps the file again and
@@ -85,7 +94,10 @@ export class StateStore {
     this.parameters = this.root.openDB({ name: 'parameters' });
     this.billers = this.root.openDB({ name: 'billers' });
     this.routes = this.root.openDB({ name: 'routes' });
+    this.riskRules = this.root.openDB({ name: 'risk-rules' });
     this.tokens = this.root.openDB({ name: 'tokens' });
+    this.apiClients = this.root.openDB({ name: 'api-clients' });
+    this.channels = this.root.openDB({ name: 'channels' });
     this.advices = this.root.openDB({ name: 'advices' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.loadBinLengths();
@@ -170,11 +182,39 @@ export class StateStore {
     });
   }
 
-  /** Sets the given fields of one key of a reference table over what it holds (a new key takes them as they are); `null` removes the key. */
+  /** Sets the given fields of one key of a reference table over what it holds (a new key, or a whole record, takes them as they are); `null` removes the key. */
   private applyReference(change: ReferenceChange): void {
     const db = this[change.table] as Database<object, string>;
     if (change.value === null) db.remove(change.key);
-    else db.put(change.key, { ...db.get(change.key), ...(change.value as object) });
+    else db.put(change.key, change.whole ? (change.value as object) : { ...db.get(change.key), ...(change.value as object) });
+  }
+
+  /** Resolves once every committed LMDB transaction is on disk (meta page included: LMDB runs with noMetaSync). */
+  synced(): Promise<void> {
+    return new Promise((resolve, reject) => (this.root as unknown as { sync(done: (err?: Error) => void): void }).sync((err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * Applying an LMK rotation's entry: every key LMDB holds under the LMK before it (terminal master
+   * and working keys, advices' sealed card numbers, API clients' secrets) is wrapped under the one the LMK files now name,
+   * in the transaction that records the entry as applied. Entries after it carry only the new LMK's.
+   */
+  private rewrapKeys(): void {
+    const lmk = loadLmk({ file: lmkFileOf(this.dataDir) });
+    const rewrap = new KeyRewrap(lmk);
+    // Read whole before any put: a range read while its table changes may skip or repeat records.
+    for (const { key, value } of Array.from(this.terminals.getRange())) {
+      const terminal = rewrap.terminal(value);
+      if (terminal) this.terminals.put(key, terminal);
+    }
+    for (const { key, value } of Array.from(this.advices.getRange())) {
+      const advice = rewrap.advice(value);
+      if (advice) this.advices.put(key, advice);
+    }
+    for (const { key, value } of Array.from(this.apiClients.getRange())) {
+      const secret = rewrapSealed(lmk, value.secret);
+      if (secret !== undefined) this.apiClients.put(key, { ...value, secret });
+    }
   }
 
   private applyOne(entry: JournalEntry, group: AppliedGroup): void {
@@ -199,6 +239,7 @@ export class StateStore {
       }
     }
     if (effects.reference) this.applyReference(effects.reference);
+    if (entry.type === LMK_ROTATION) this.rewrapKeys();
     if (effects.advice) {
       if (effects.advice.record === null) this.advices.remove(effects.advice.key);
       else this.advices.put(effects.advice.key, effects.advice.record);
@@ -224,8 +265,21 @@ export class StateStore {
 
 const NO_POSTINGS: readonly Posting[] = [];
 
+/** The journal entry type of an LMK rotation (src/security/rotation.ts). */
+export const LMK_ROTATION = 'lmk-rotation';
+
 /** The tables a reference change may set, each an LMDB database of the state. */
-export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters', 'routes', 'tokens'];
+export const REFERENCE_TABLES: readonly ReferenceTable[] = ['merchants', 'terminals', 'bins', 'cards', 'billers', 'parameters', 'routes', 'tokens', 'accounts', 'channels', 'apiClients', 'riskRules'];
+
+/** A secret sealed under the LMK's previous key (base64), sealed under its current one; undefined when it is current already or neither key opens it. */
+function rewrapSealed(lmk: Lmk, sealed: string): string | undefined {
+  try {
+    return lmk.rewrap(Buffer.from(sealed, 'base64'))?.toString('base64');
+  } catch (err) {
+    if (err instanceof SecurityError) return undefined;
+    throw err;
+  }
+}
 
 /** What one LMDB transaction of journal entries does to balances and batch totals, summed up. */
 class AppliedGroup {

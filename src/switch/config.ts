@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { CUTOVER_STUCK_MS_DEFAULT } from '../book/index.js';
 import { parseCutoverTime } from '../day-end/index.js';
+import { FIREWALL_DEFAULTS, checkFirewall, type FirewallOptions } from '../channels/index.js';
 
 /** Everything `posp start` can be told; each option also has a POSP_* environment variable. */
 export interface SwitchConfig {
@@ -10,6 +11,15 @@ export interface SwitchConfig {
   host: string;
   posPort: number;
   adminPort: number;
+  /**
+   * The HTTP transaction channel's port (0: any free one), or `off`. `posp start` opens 8443 unless
+   * told otherwise; a switch started in code has the channel only when given a port, so that tests
+   * and embedders never contend for a fixed one.
+   */
+  apiPort: number | 'off';
+  /** PEM certificate and key files: the HTTP channel then speaks HTTPS (plain HTTP without). */
+  apiCert?: string;
+  apiKey?: string;
   /** Pipeline worker threads (default: cores − 1, at least 1); 0 runs the pipeline on the acceptor's thread. */
   workers: number;
   maxFrame: number;
@@ -48,6 +58,16 @@ export interface SwitchConfig {
   cutoverStuckMs: number;
   /** The directory of the hosts' settlement files the back line reconciles against (`--host-sim`: the simulator's). */
   hostSettlementDir?: string;
+  /** The terminal listener's firewall: CIDRs allowed (empty: any) and denied, comma-separated. */
+  allow: string;
+  deny: string;
+  maxConnectionsPerSource: number;
+  maxConnections: number;
+  /** A frame not complete this long after its first byte closes its connection. */
+  frameTimeoutMs: number;
+  /** Requests a second per terminal (token bucket) and the burst above it; over it, `65`. */
+  terminalRate: number;
+  terminalBurst: number;
 }
 
 export const DEFAULTS: SwitchConfig = {
@@ -55,6 +75,7 @@ export const DEFAULTS: SwitchConfig = {
   host: '127.0.0.1',
   posPort: 6000,
   adminPort: 8080,
+  apiPort: 'off',
   workers: Math.max(1, availableParallelism() - 1),
   maxFrame: 2048,
   idleTimeoutMs: 300_000,
@@ -74,14 +95,49 @@ export const DEFAULTS: SwitchConfig = {
   keyExchangeMinutes: 60,
   cutoverAt: '00:00',
   cutoverStuckMs: CUTOVER_STUCK_MS_DEFAULT,
+  allow: '',
+  deny: '',
+  maxConnectionsPerSource: FIREWALL_DEFAULTS.maxConnectionsPerSource,
+  maxConnections: FIREWALL_DEFAULTS.maxConnections,
+  frameTimeoutMs: FIREWALL_DEFAULTS.frameTimeoutMs,
+  terminalRate: FIREWALL_DEFAULTS.terminalRate,
+  terminalBurst: FIREWALL_DEFAULTS.terminalBurst,
 };
 
+/** The terminal listener's firewall as configured; throws a ConfigError naming a bad CIDR. */
+export function firewallOf(config: SwitchConfig): FirewallOptions {
+  const list = (text: string) => text.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const options: FirewallOptions = {
+    allow: list(config.allow),
+    deny: list(config.deny),
+    maxConnectionsPerSource: config.maxConnectionsPerSource,
+    maxConnections: config.maxConnections,
+    frameTimeoutMs: config.frameTimeoutMs,
+    terminalRate: config.terminalRate,
+    terminalBurst: config.terminalBurst,
+  };
+  try {
+    checkFirewall(options);
+  } catch (err) {
+    throw new ConfigError(`--allow/--deny: ${(err as Error).message}`);
+  }
+  return options;
+}
+
+/** What `posp start` has beyond DEFAULTS. */
+const START_DEFAULTS: Partial<SwitchConfig> = { apiPort: 8443 };
+
 /** Option name → config key and type. The same table serves flags, env vars and the config file. */
-const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'number' | 'boolean' }> = {
+type OptionType = 'string' | 'number' | 'boolean' | 'port-or-off';
+
+const OPTIONS: Record<string, { key: keyof SwitchConfig; type: OptionType }> = {
   data: { key: 'dataDir', type: 'string' },
   host: { key: 'host', type: 'string' },
   'pos-port': { key: 'posPort', type: 'number' },
   'admin-port': { key: 'adminPort', type: 'number' },
+  'api-port': { key: 'apiPort', type: 'port-or-off' },
+  'api-cert': { key: 'apiCert', type: 'string' },
+  'api-key': { key: 'apiKey', type: 'string' },
   workers: { key: 'workers', type: 'number' },
   'max-frame': { key: 'maxFrame', type: 'number' },
   'idle-timeout-ms': { key: 'idleTimeoutMs', type: 'number' },
@@ -105,6 +161,13 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: 'string' | 'numbe
   'cutover-at': { key: 'cutoverAt', type: 'string' },
   'cutover-stuck-ms': { key: 'cutoverStuckMs', type: 'number' },
   'host-settlement': { key: 'hostSettlementDir', type: 'string' },
+  allow: { key: 'allow', type: 'string' },
+  deny: { key: 'deny', type: 'string' },
+  'max-connections-per-source': { key: 'maxConnectionsPerSource', type: 'number' },
+  'max-connections': { key: 'maxConnections', type: 'number' },
+  'frame-timeout-ms': { key: 'frameTimeoutMs', type: 'number' },
+  'terminal-rate': { key: 'terminalRate', type: 'number' },
+  'terminal-burst': { key: 'terminalBurst', type: 'number' },
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
@@ -112,7 +175,12 @@ export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port 
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
             [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
             [--key-exchange-minutes N] [--cutover-at HH:MM|off] [--cutover-stuck-ms MS]
-            [--host-settlement DIR]
+            [--api-port N|off] [--api-cert FILE --api-key FILE]
+            [--host-settlement DIR] [--allow CIDR,...] [--deny CIDR,...] [--max-connections N]
+            [--max-connections-per-source N] [--frame-timeout-ms MS] [--terminal-rate N] [--terminal-burst N]
+  --allow/--deny/--max-connections*/--frame-timeout-ms/--terminal-rate: the terminal listener's firewall;
+    a request over its terminal's rate is answered 65 and not processed.
+  --api-port: the HTTP transaction channel (POST /api/v1/payments, default 8443); HTTPS with --api-cert and --api-key.
   --cutover-at: local time the business day ends (default 00:00; after noon the new day is tomorrow's date).
   --admin-token (better POSP_ADMIN_TOKEN: flags show in ps) guards /api/v1; --demo without one prints a fresh one.
   Every option has an environment variable: --pos-port is POSP_POS_PORT, --demo is POSP_DEMO=1, ...
@@ -120,12 +188,13 @@ export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port 
 
 export class ConfigError extends Error {}
 
-function parseValue(name: string, type: 'string' | 'number' | 'boolean', raw: string | boolean): string | number | boolean {
+function parseValue(name: string, type: OptionType, raw: string | boolean): string | number | boolean {
   if (type === 'boolean') return raw === true || raw === '1' || raw === 'true' || raw === 'yes';
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`--${name} needs a value`);
-  if (type === 'number') {
+  if (type === 'port-or-off' && raw === 'off') return raw;
+  if (type === 'number' || type === 'port-or-off') {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer, got ${raw}`);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer${type === 'port-or-off' ? ' or off' : ''}, got ${raw}`);
     return n;
   }
   return raw;
@@ -147,7 +216,7 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
     flags.set(name, option.type === 'boolean' ? inline ?? true : inline ?? args[++i]);
   }
   const file: Record<string, unknown> = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
-  const config: Record<string, unknown> = { ...DEFAULTS };
+  const config: Record<string, unknown> = { ...DEFAULTS, ...START_DEFAULTS };
   for (const [name, option] of Object.entries(OPTIONS)) {
     const envName = 'POSP_' + name.toUpperCase().replace(/-/g, '_');
     const raw = flags.get(name) ?? env[envName] ?? (file[name] !== undefined ? String(file[name]) : undefined);
@@ -162,6 +231,8 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv): SwitchConfig
   } catch (err) {
     throw new ConfigError(`--cutover-at: ${(err as Error).message}`);
   }
+  firewallOf(result);
+  if ((result.apiCert === undefined) !== (result.apiKey === undefined)) throw new ConfigError('--api-cert and --api-key go together: HTTPS needs both');
 
   return result;
 }

@@ -4,28 +4,32 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import pino, { type Logger } from 'pino';
 import { reserveFileDescriptors } from './descriptors.js';
-import { BookGauges, EventFeed, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
-import { Acceptor, HostLinks, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
+import { BookGauges, EventFeed, FSYNC_BOUNDS_MS, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
+import { Acceptor, Firewall, HostLinks, HttpChannel, checkPort, LinkGauges, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
 import { DEMO_ZMK, HostSimulator } from '../hostsim/index.js';
-import { AdminServer, type Metric } from '../ops/index.js';
+import { AdminServer, LiveMonitor, TerminalActivity, TrafficStats, channelStatuses, gaugeMetrics, ringDepth, type AccessDirections, type Listener, type Metric, type SwitchGauges } from '../ops/index.js';
 import { CutoverSchedule, DayCut, parseCutoverTime, type BacklineThreadData, type BacklineThreadMessage } from '../day-end/index.js';
 import { InlinePipeline, type WorkerData } from '../pipeline/index.js';
 import { Doorbell, Ring } from '../ring/index.js';
-import { SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
+import { LmkCustodian, LmkGeneration, SecurityError, SecurityModule, lmkFileOf, loadLmk, type LmkSource } from '../security/index.js';
 import { StateStore, seedDemo } from '../store/index.js';
 import { isDate, localDate } from '../txn/index.js';
-import { ConfigError, type SwitchConfig } from './config.js';
+import { ConfigError, firewallOf, type SwitchConfig } from './config.js';
 
 export { ConfigError, DEFAULTS, START_USAGE, loadConfig, type SwitchConfig } from './config.js';
 export type { ControlChange, ControlResult } from '../book/index.js';
 export { InProcessSwitch, type Answer, type InProcessOptions } from './in-process.js';
 
 const FRAME_RING = 1 << 20;
+/** How long an LMK rotation waits for every pipeline worker to take the new LMK. */
+const LMK_ADOPT_WAIT_MS = 5000;
 const BOOK_RING = 1 << 21;
 
 export interface RunningSwitch {
   posPort: number;
   adminPort: number;
+  /** Where the HTTP transaction channel listens; undefined with `--api-port off`. */
+  apiPort?: number;
   /** The business date the book started with (it moves on through `control`). */
   businessDate: string;
   /** Where `--host-sim` listens, when it runs. */
@@ -60,6 +64,10 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const startedAt = Date.now();
   reserveFileDescriptors();
   mkdirSync(config.dataDir, { recursive: true });
+  // The LMK first: an LMK file others can read stops the start before anything listens.
+  const lmkSource: LmkSource = { env: config.lmk, file: lmkFileOf(config.dataDir) };
+  const lmk = loadLmk(lmkSource);
+  const hsm = new SecurityModule(lmk);
   let links: LinkConfig[];
   try {
     links = parseLinks(config.links);
@@ -76,16 +84,32 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     log.info({ port: hostSim.port }, 'host simulator listening');
   }
   if (links.length > 0 && zmk === undefined) throw new ConfigError('--links needs the zone master key: --zmk HEX or POSP_ZMK');
-  const lmk: LmkSource = { env: config.lmk, file: join(config.dataDir, 'lmk.key') };
-  const hsm = new SecurityModule(loadLmk(lmk));
+  const firewall = new Firewall(firewallOf(config), log.child({ part: 'firewall' }));
   const state = new StateStore(config.dataDir);
+  // The terminal listener may have been switched off (`posp channel disable terminal`): it stays off.
+  const terminalListener = state.channels.get('terminal')?.state !== 'disabled';
+  const httpListener = config.apiPort !== 'off' && state.channels.get('http')?.state !== 'disabled';
+  // Every port before any part starts: one that cannot be opened stops the start with its reason.
+  try {
+    await checkPort('admin', config.host, config.adminPort);
+    if (terminalListener) await checkPort('terminal', config.host, config.posPort);
+    if (httpListener && config.apiPort !== 'off') await checkPort('HTTP channel', config.host, config.apiPort);
+  } catch (err) {
+    await hostSim?.stop();
+    await state.close();
+    throw err;
+  }
   if (config.demo && (await seedDemo(state, hsm))) log.info('demo set-up created');
   // The book owns the business date: this is only the date of a first start.
   const firstDate = localDate(new Date());
 
   const gauges = BookGauges.create(config.maxApplyLag, config.walLimitMb * 1024 * 1024, config.cutoverStuckMs);
+  // Each pipeline (every worker, or the acceptor's thread with --workers 0) has its own connection to each host.
+  const linkGauges = LinkGauges.create(links.map((l) => l.name), Math.max(1, config.workers));
+  const linksOf = (pipeline: number): LinkConfig[] => links.map((l, i) => ({ ...l, gauge: linkGauges.slot(pipeline, i) }));
   const bookBell = Doorbell.create();
   const acceptorBell = Doorbell.create();
+  const lmkGeneration = LmkGeneration.create(config.workers);
   const slots: WorkerSlot[] = [];
   for (let index = 0; index < config.workers; index++) {
     const frames = Ring.create(FRAME_RING);
@@ -95,7 +119,8 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       index,
       generation: 0,
       dataDir: config.dataDir,
-      lmk,
+      lmk: lmkSource,
+      lmkGeneration: lmkGeneration.sab,
       businessDate: firstDate,
       acquirerId: config.acquirerId,
       refundWindowDays: config.refundWindowDays,
@@ -110,7 +135,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       acceptorBell: acceptorBell.sab,
       bookBell: bookBell.sab,
       control: new SharedArrayBuffer(4),
-      links,
+      links: linksOf(index),
       zmk: zmk ?? '',
       keyExchangeMs: config.keyExchangeMinutes * 60_000,
       gauges: gauges.sab,
@@ -119,7 +144,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   }
 
   // --workers 0: the pipeline runs on this thread, with its own pair of book rings and host links.
-  const inlineHosts = config.workers === 0 && links.length > 0 ? new HostLinks(links, { acquirerId: config.acquirerId, hsm, zmk: hsm.importKey(zmk!), keyExchangeMs: config.keyExchangeMinutes * 60_000, log }) : undefined;
+  const inlineHosts = config.workers === 0 && links.length > 0 ? new HostLinks(linksOf(0), { acquirerId: config.acquirerId, hsm, zmk: hsm.importKey(zmk!), keyExchangeMs: config.keyExchangeMinutes * 60_000, log }) : undefined;
   const inline =
     config.workers === 0
       ? new InlinePipeline({
@@ -159,6 +184,11 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   const businessDate = book.businessDate;
   for (const slot of slots) slot.data.businessDate = businessDate;
   inline?.learnBusinessDate(businessDate);
+  // The book is ready: LMDB holds every entry so far, and the feed carries every one after.
+  const traffic = new TrafficStats(signedInTerminals(state));
+  feed.subscribe(traffic.record);
+  const activity = new TerminalActivity();
+  feed.subscribe(activity.record);
   feed.start();
 
   const pool = new Piscina<WorkerData, void>({
@@ -174,6 +204,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     maxFrame: config.maxFrame,
     idleTimeoutMs: config.idleTimeoutMs,
     maxOutstanding: config.maxOutstanding,
+    firewall,
     log,
     bell: acceptorBell,
     workers: slots.map((s) => s.link),
@@ -223,12 +254,78 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     if (!('refused' in result)) backline.post({ businessDate: change.date });
     return result;
   };
+  const custodian = new LmkCustodian(lmkSource, {
+    async adopt(keyring) {
+      lmk.adopt(keyring);
+      const generation = lmkGeneration.advance();
+      for (const slot of slots) slot.link.bell.ring();
+      // A worker that does not answer (being replaced) loads the files afresh when it starts.
+      if (!(await lmkGeneration.heldByAll(generation, slots.length, LMK_ADOPT_WAIT_MS))) log.warn({ generation }, 'a pipeline worker has not taken the rotated LMK yet');
+    },
+    async journal() {
+      const result = await control({ kind: 'lmk-rotation' });
+      if ('refused' in result) throw new SecurityError('lmk', `the book refused the LMK rotation: ${result.refused}`);
+      return result.seq;
+    },
+    async settled(seq) {
+      while (gauges.applied < seq) await new Promise((r) => setTimeout(r, 5));
+      await state.synced();
+    },
+  });
+  const finished = await custodian.finishInterrupted();
+  if (finished) log.warn({ seq: finished.seq, lmk: finished.checkValue, previous: finished.previousCheckValue }, 'finished an LMK rotation a stop had interrupted');
   const dayCut = new DayCut({ businessDate: () => book.businessDate, control }, log);
   const cutAt = parseCutoverTime(config.cutoverAt);
   const schedule = cutAt === null ? undefined : new CutoverSchedule(dayCut, { businessDate: () => book.businessDate, control }, cutAt, log);
 
-  const posPort = await acceptor.listen();
+  const posPort = await acceptor.listen(terminalListener);
+  // The HTTP channel's clients pay as virtual terminals on local connections of the acceptor.
+  const httpChannel =
+    config.apiPort === 'off'
+      ? undefined
+      : new HttpChannel({
+          host: config.host,
+          port: config.apiPort,
+          tls: config.apiCert !== undefined && config.apiKey !== undefined ? { cert: config.apiCert, key: config.apiKey } : undefined,
+          acceptor,
+          hsm,
+          state,
+          dir: join(config.dataDir, 'http-channel'),
+          businessDate: () => book.businessDate,
+          maxInFlight: config.maxOutstanding,
+          log: log.child({ part: 'http-channel' }),
+        });
+  const apiPort = await httpChannel?.listen(httpListener);
+  // What `posp channel enable|disable` switches: the listeners here, the host links in every pipeline.
+  const access: AccessDirections = {
+    listeners: new Map<string, Listener>([
+      ['terminal', { get port() { return acceptor.port; }, get state() { return acceptor.listenerState; }, enable: () => acceptor.enable(), disable: () => acceptor.disable() }],
+      ...(httpChannel === undefined ? [] : [['http', httpChannel] as const]),
+    ]),
+    hostLinks: () => linkGauges.read().map(({ name, state }) => ({ name, state })),
+  };
   log.info({ port: posPort, workers: config.workers, businessDate }, 'terminal channel listening');
+  const feedRing = Ring.attach(feedSab);
+  const bookRings = bookLinks.map((l, i) => ({ pipeline: i < slots.length ? String(i) : 'inline', proposals: Ring.attach(l.proposals), replies: Ring.attach(l.replies) }));
+  const switchGauges = (): SwitchGauges => {
+    // The advice queue is counted in LMDB: a fresh read, not this thread's last snapshot.
+    state.refresh();
+    return {
+      businessDate: book.businessDate,
+      connectedTerminals: acceptor.connectionCount,
+      rings: [
+        ...slots.flatMap((s) => [ringDepth('frames', String(s.data.index), s.link.frames), ringDepth('responses', String(s.data.index), s.link.responses)]),
+        ...bookRings.flatMap((b) => [ringDepth('proposals', b.pipeline, b.proposals), ringDepth('replies', b.pipeline, b.replies)]),
+        ringDepth('feed', undefined, feedRing),
+      ],
+      adviceQueue: state.advices.getCount(),
+      pressure: gauges.snapshot(),
+      channels: channelStatuses(state, access),
+      firewall: { connections: firewall.connections, refused: firewall.refused },
+      hostLinks: linkGauges.read(),
+    };
+  };
+  const monitor = new LiveMonitor(traffic, switchGauges, () => feed.poll());
   const admin = new AdminServer(
     {
       accepting: () => running,
@@ -242,17 +339,22 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
         // How long the book spent on the latest cut-over, and how long the one under way has run.
         cutover: { lastBookMs: gauges.lastCutoverMicros / 1000, inProgressMs: gauges.cutoverSince === 0 ? null : Date.now() - gauges.cutoverSince },
       }),
-      metrics: () => pressureMetrics(gauges.snapshot()),
+      metrics: () => {
+        feed.poll();
+        return [...traffic.metrics(), ...gaugeMetrics(switchGauges()), ...pressureMetrics(gauges.snapshot()), fsyncMetric(gauges.fsyncs())];
+      },
     },
-    { token: config.adminToken, book: { control, appliedSeq: () => gauges.applied, state }, dayCut, dataDir: config.dataDir },
+    { token: config.adminToken, book: { control, appliedSeq: () => gauges.applied, state }, dayCut, dataDir: config.dataDir, monitor, hsm, activity, custodian, access },
     log,
   );
   const adminPort = await admin.listen(config.host, config.adminPort);
+  monitor.start();
 
   let closing: Promise<void> | undefined;
   return {
     posPort,
     adminPort,
+    ...(apiPort === undefined ? {} : { apiPort }),
     businessDate,
     ...(hostSim ? { hostSimPort: hostSim.port } : {}),
     replayed: book.replayed,
@@ -271,7 +373,9 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
   async function stop(): Promise<void> {
     running = false;
     schedule?.stop();
+    monitor.stop();
     admin.close();
+    await httpChannel?.close();
     await acceptor.close();
     for (const slot of slots) {
       Atomics.store(new Int32Array(slot.data.control), 0, 1);
@@ -287,6 +391,25 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
     await hostSim?.stop();
     await state.close();
   }
+}
+
+/** Terminals LMDB has signed in (a scan, once at start: afterwards the feed's sign-ins and sign-offs keep the count). */
+function signedInTerminals(state: StateStore): string[] {
+  state.refresh();
+  const tids: string[] = [];
+  for (const { key, value } of state.terminals.getRange()) if (value.signedIn) tids.push(key);
+  return tids;
+}
+
+/** The journal's fsyncs as the book waited for them, as a Prometheus histogram. */
+function fsyncMetric(fsyncs: { counts: number[]; sumSeconds: number }): Metric {
+  return {
+    name: 'posp_journal_fsync_seconds',
+    help: "Time from the book asking for a journal fsync to hearing it done (every answer waits for one).",
+    type: 'histogram',
+    bounds: FSYNC_BOUNDS_MS.map((ms) => ms / 1000),
+    series: [{ labels: {}, counts: fsyncs.counts, sum: fsyncs.sumSeconds }],
+  };
 }
 
 /** The book's pressure as Prometheus samples. */

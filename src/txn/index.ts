@@ -17,3 +17,20 @@ export { F, FINANCIAL_ECHO, HF, MANAGEMENT_ECHO, NMC, RC, REVERSAL_REPEATS, type
 export { batchOf, requestKey, requestKeyOf } from './keys.js';
 export { dayAfter, dayNumber, isDate, localDate, parseBusinessDate } from './dates.js';
 export { ROUTE_TIMEOUT_MS, RoutingTable, pickLink, routeProblem, type Route, type RouteQuery, type RouteTarget } from './routing.js';
+export {
+  CARD_STATUSES,
+  CHANNEL_STATES,
+  REFERENCE_SPECS,
+  expected,
+  fieldProblem,
+  isSpecifiedTable,
+  keyProblem,
+  referenceProblem,
+  shownKey,
+  shownRecord,
+  type FieldSpec,
+  type ReferenceRecords,
+  type SpecifiedTable,
+  type TableSpec,
+} from './reference-rules.js';
+export { RISK_KINDS, RISK_KIND_NAMES, RiskRuleSet, SCREENING, ruleCode, type RiskKind, type RiskRule } from './risk-rules.js';

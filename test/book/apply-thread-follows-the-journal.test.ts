@@ -17,7 +17,7 @@ function sale(card: string, amount: number, stan: number): Proposal {
     seq: 0, at: Date.now(), businessDate: DATE, type: 'sale', mti: '0200', mid: '898100012340001', tid: '10000001', batch: '000001',
     stan: String(stan).padStart(6, '0'), rrn: '', authCode: '', panMasked: '622588******0001', panHash: 'h', amount, currency: '156',
     responseCode: '00', originalKey: '', route: 'on-us', latencyUs: 0, requestKey: `10000001|000001|${stan}`,
-    effects: { postings: [{ account: card, amount: -amount }, { account: 'merchant', amount }] },
+    effects: { postings: [{ account: card, amount: -amount }, { account: 'merchant', amount }] }, riskRule: '',
   };
   return { entry, rrn: true, authCode: true };
 }

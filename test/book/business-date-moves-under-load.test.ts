@@ -415,7 +415,7 @@ const live = new Set<ChildProcess>();
 /** Starts `control-child.js` (or with `cli`, `bin/posp.js start --demo`) on `dir`; resolves at its ready line. */
 function startChild(dir: string, cli = false): Promise<Child> {
   const args = cli
-    ? [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--workers', '1', '--log-level', 'warn']
+    ? [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--workers', '1', '--log-level', 'warn']
     : [CHILD, dir, '1'];
   const proc = spawn(process.execPath, args, { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(proc);

@@ -45,7 +45,7 @@ export const live = new Set<ChildProcess>();
 export function startChild(dir: string, args: string[] = []): Promise<Child> {
   const proc = spawn(
     process.execPath,
-    [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--log-level', 'warn', ...args],
+    [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn', ...args],
     { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(proc);

@@ -1,5 +1,6 @@
 // The LMK wraps keys with AES-256-GCM (any change to a stored key is caught), and loadLmk takes
-// the key from POSP_LMK, else from a file that it creates once with mode 0600.
+// the key from POSP_LMK, else from a file that it creates once with mode 0600 (key files here are
+// written 0600 too: loadLmk refuses one that group or others may read).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -66,14 +67,14 @@ t.test('loadLmk: env wins over the file; hex files work; raw and hex give the sa
   const key = randomBytes(32);
   const rawFile = join(dir, 'raw.key');
   const hexFile = join(dir, 'hex.key');
-  writeFileSync(rawFile, key);
-  writeFileSync(hexFile, key.toString('hex').toUpperCase() + '\n');
+  writeFileSync(rawFile, key, { mode: 0o600 });
+  writeFileSync(hexFile, key.toString('hex').toUpperCase() + '\n', { mode: 0o600 });
   const wrapped = loadLmk({ file: rawFile }).wrap(Buffer.from('abcdefgh'));
   t.same(loadLmk({ file: hexFile }).unwrap(wrapped), Buffer.from('abcdefgh'), 'hex file');
   t.same(loadLmk({ env: key.toString('hex') }).unwrap(wrapped), Buffer.from('abcdefgh'), 'env alone');
 
   const otherFile = join(dir, 'other.key');
-  writeFileSync(otherFile, randomBytes(32));
+  writeFileSync(otherFile, randomBytes(32), { mode: 0o600 });
   t.same(loadLmk({ env: key.toString('hex'), file: otherFile }).unwrap(wrapped), Buffer.from('abcdefgh'), 'env wins');
   t.same(readFileSync(otherFile).length, 32, 'file left alone');
 });
@@ -82,7 +83,7 @@ t.test('loadLmk: malformed keys and no source are clear errors', async (t) => {
   t.throws(() => loadLmk({ env: 'abcd' }), /POSP_LMK must be 64 hex digits/);
   t.throws(() => loadLmk({ env: 'zz'.repeat(32) }), /POSP_LMK must be 64 hex digits/);
   const bad = join(dir, 'bad.key');
-  writeFileSync(bad, 'not a key\n');
+  writeFileSync(bad, 'not a key\n', { mode: 0o600 });
   t.throws(() => loadLmk({ file: bad }), /must hold 32 raw bytes or 64 hex digits/);
   writeFileSync(bad, randomBytes(31));
   t.equal(codeOf(() => loadLmk({ file: bad })), 'lmk', '31 bytes');

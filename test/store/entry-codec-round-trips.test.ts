@@ -41,6 +41,7 @@ function entry(over: Partial<JournalEntry> = {}): JournalEntry {
     latencyUs: 187,
     requestKey: '898310148160001|10000042|000001|000123|0200',
     effects: {},
+    riskRule: '',
     ...over,
   };
 }

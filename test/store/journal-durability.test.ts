@@ -5,7 +5,7 @@
 // lookup by RRN must use an index and never answer with a retransmission replay.
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, entryByRrn, journalDates, journalTail, type Effects, type JournalEntry } from '../../src/store/index.js';
@@ -75,6 +75,7 @@ function entry(seq: number, over: Partial<JournalEntry> = {}): JournalEntry {
     latencyUs: 100 + seq,
     requestKey: `898310148160001|10000042|000001|${String(seq).padStart(6, '0')}|0200`,
     effects: seq % 2 ? { ...RICH_EFFECTS, txn: { ...RICH_EFFECTS.txn!, seq } } : {},
+    riskRule: '',
     ...over,
   };
 }
@@ -262,4 +263,40 @@ t.test('RRN lookup uses an index and skips replays', async (t) => {
   await next.sync();
   t.equal(entryByRrn(dir, RRN)?.seq, 6, 'the later day wins');
   t.equal(entryByRrn(dir, RRN)?.businessDate, NEXT_DAY);
+});
+
+t.test('a new day file appears whole: with its table, never without, even with two creators at once', async (t) => {
+  const dir = tempDir(t);
+  // Two threads make the same new day at once, as the book does when the back line was slow to.
+  const { Worker } = await import('node:worker_threads');
+  const script = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.module).then(({ Journal }) => {
+      const j = new Journal(workerData.dir, workerData.day);
+      j.close();
+      parentPort.postMessage('ok');
+    }, (err) => parentPort.postMessage(String(err)));`;
+  const module = new URL('../../src/store/index.js', import.meta.url).href;
+  const results = await Promise.all(
+    [1, 2].map(
+      () =>
+        new Promise<string>((resolve) => {
+          const w = new Worker(script, { eval: true, workerData: { module, dir, day: DAY } });
+          w.once('message', (m: string) => {
+            resolve(m);
+            void w.terminate();
+          });
+          w.once('error', (err) => resolve(String(err)));
+        }),
+    ),
+  );
+  t.same(results, ['ok', 'ok'], 'both creators open the day');
+  const db = new Database(join(dir, 'journal', `${DAY}.sqlite`), { readonly: true });
+  t.equal((db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n, 0, 'the file has its table');
+  db.close();
+  t.same(readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.draft')), [], 'no draft is left behind');
+  // A crash between making a draft and linking it leaves a draft: it is not a day.
+  writeFileSync(join(dir, 'journal', `${NEXT_DAY}.sqlite.4242-1.draft`), '');
+  t.same(journalDates(dir), [DAY], 'a leftover draft is not a day file');
+  t.same(journalTail(dir, 0).entries, [], 'and recovery reads past it');
 });

@@ -95,6 +95,7 @@ function entry(seq: number): JournalEntry {
     latencyUs: 100 + seq,
     requestKey: `898310148160001|10000042|000001|${String(seq).padStart(6, '0')}|0200`,
     effects: seq % 3 === 0 ? {} : seq % 2 ? { ...SALE_EFFECTS, txn: { ...SALE_EFFECTS.txn!, seq } } : VOID_EFFECTS,
+    riskRule: seq % 4 ? '' : `rule-${seq}`,
   };
 }
 
@@ -116,6 +117,8 @@ const COLUMNS = [
   'seq', 'at_ms', 'business_date', 'type', 'mti', 'mid', 'tid', 'batch', 'stan', 'rrn', 'auth_code', 'pan_masked', 'pan_hash',
   'amount', 'currency', 'response_code', 'original_key', 'route', 'latency_us', 'request_key', 'effects',
 ];
+/** Today's columns: format 2 added the risk rule that refused a request. */
+const TODAY_COLUMNS = [...COLUMNS, 'risk_rule'];
 
 function fileFormat(path: string): { version: number; columns: string[] } {
   const db = new Database(path, { readonly: true });
@@ -143,7 +146,7 @@ t.test("a file in today's format reads through a schema with one more field, whi
   const dir = tempDir(t);
   const written = await writeToday(dir, [1, 2, 3, 4, 5]);
   const path = join(dir, 'journal', `${DAY}.sqlite`);
-  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: COLUMNS }, 'today: format 1 in user_version, the same 21 columns as before formats');
+  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: TODAY_COLUMNS }, 'today: format 2 in user_version, the 21 columns from before formats and risk_rule');
   t.equal(NEXT.version, JOURNAL_FORMAT + 1, 'one more field is one format more');
 
   const expected: NextEntry[] = written.map((e) => ({ ...e, channel: 'pos' }));
@@ -159,7 +162,7 @@ t.test("a file in today's format reads through a schema with one more field, whi
 
   t.strictSame(entryByRrn(dir, written[1].rrn, NEXT), expected[1], 'entryByRrn: the same entry, defaulted');
   t.strictSame(journalTail(dir, 0).entries, written, 'the real schema reads it as before');
-  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: COLUMNS }, 'reading changed nothing in the file');
+  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: TODAY_COLUMNS }, 'reading changed nothing in the file');
 });
 
 t.test('the next format opened for writing adds its column, records itself, and reads old and new rows', async (t) => {
@@ -168,7 +171,7 @@ t.test('the next format opened for writing adds its column, records itself, and 
   const path = join(dir, 'journal', `${DAY}.sqlite`);
 
   const journal = new Journal(dir, DAY, { schema: NEXT });
-  t.same(fileFormat(path), { version: NEXT.version, columns: [...COLUMNS, 'channel'] }, 'column added, format raised');
+  t.same(fileFormat(path), { version: NEXT.version, columns: [...TODAY_COLUMNS, 'channel'] }, 'column added, format raised');
   const added: NextEntry[] = [{ ...entry(4), channel: 'ecom' }, { ...entry(5), channel: 'pos' }];
   for (const e of added) journal.append(e);
   journal.commit();
@@ -186,7 +189,7 @@ t.test('the next format opened for writing adds its column, records itself, and 
   const again = new Journal(dir, DAY, { schema: NEXT });
   again.append({ ...entry(6), channel: 'mobile' });
   again.close();
-  t.same(fileFormat(path), { version: NEXT.version, columns: [...COLUMNS, 'channel'] });
+  t.same(fileFormat(path), { version: NEXT.version, columns: [...TODAY_COLUMNS, 'channel'] });
   t.strictSame(journalTail(dir, 4, NEXT).entries.map((e) => e.channel), ['pos', 'mobile']);
 
   // The binary layout grew by the same field.
@@ -200,13 +203,13 @@ t.test('a build that knows only an older format refuses a newer file, and leaves
   await writeToday(dir, [1, 2]);
   const path = join(dir, 'journal', `${DAY}.sqlite`);
   new Journal(dir, DAY, { schema: NEXT }).close();
-  const newer = /newer format \(2\); this build knows formats up to 1/;
+  const newer = new RegExp(`newer format \\(${NEXT.version}\\); this build knows formats up to ${JOURNAL_FORMAT}`);
 
   t.throws(() => journalTail(dir, 0), { name: 'NewerFormatError', message: newer }, 'journalTail');
   t.throws(() => entryByRrn(dir, entry(1).rrn), { name: 'NewerFormatError', message: newer }, 'entryByRrn');
   t.throws(() => new JournalReader(path), { name: 'NewerFormatError', message: newer }, 'JournalReader');
   t.throws(() => new Journal(dir, DAY), { name: 'NewerFormatError', message: newer }, 'Journal');
-  t.same(fileFormat(path), { version: 2, columns: [...COLUMNS, 'channel'] }, 'the file is as the newer build left it');
+  t.same(fileFormat(path), { version: NEXT.version, columns: [...TODAY_COLUMNS, 'channel'] }, 'the file is as the newer build left it');
   t.equal(journalTail(dir, 0, NEXT).entries.length, 2, 'and the newer build still reads it');
 });
 
@@ -283,8 +286,8 @@ t.test('a file from before formats were recorded reads, and its writer upgrades 
   const old = new Database(path);
   old.exec(UNVERSIONED_TABLE);
   const insert = old.prepare(`INSERT INTO entries VALUES (${COLUMNS.map(() => '?').join(', ')})`);
-  // entry() lists the fields in column order, effects last.
-  written.forEach((e, i) => insert.run(...Object.values(e).slice(0, -1), Buffer.from(UNVERSIONED_EFFECTS[i][0], 'hex')));
+  // entry() lists the fields in column order, effects and the later risk rule last.
+  written.forEach((e, i) => insert.run(...Object.values(e).slice(0, -2), Buffer.from(UNVERSIONED_EFFECTS[i][0], 'hex')));
   old.close();
   t.same(fileFormat(path), { version: 0, columns: COLUMNS });
 
@@ -298,7 +301,7 @@ t.test('a file from before formats were recorded reads, and its writer upgrades 
   const journal = new Journal(dir, DAY);
   journal.append(entry(4));
   journal.close();
-  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: COLUMNS }, 'the writer recorded the format');
+  t.same(fileFormat(path), { version: JOURNAL_FORMAT, columns: TODAY_COLUMNS }, 'the writer recorded the format and added risk_rule');
   const db = new Database(path, { readonly: true });
   const blobs = db.prepare('SELECT seq, effects FROM entries ORDER BY seq').all() as { seq: number; effects: Buffer }[];
   db.close();

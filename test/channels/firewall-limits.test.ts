@@ -1,0 +1,142 @@
+/**
+ * The terminal listener's firewall, each limit over real TCP against the real switch, every refusal
+ * counted by reason in /metrics: allow and deny lists (and their IPv4/IPv6 CIDRs, checked directly),
+ * connections per source and in total, a frame arriving too slowly (one byte, then silence), and a
+ * terminal's request rate (over it: `65`, nothing journalled). A bad CIDR is a configuration error.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import t, { type Test } from 'tap';
+import { FIREWALL_DEFAULTS, Firewall } from '../../src/channels/index.js';
+import { SimTerminal } from '../../src/loadgen/index.js';
+import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
+import { ConfigError, DEFAULTS, loadConfig, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { sleep } from '../switch/harness.js';
+
+const silent = pino({ level: 'silent' });
+
+async function start(t: Test, config: Partial<SwitchConfig>): Promise<{ sw: RunningSwitch; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'posp-firewall-'));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', cutoverAt: 'off', ...config }, silent);
+  t.teardown(async () => {
+    await sw.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { sw, dataDir };
+}
+
+/** A raw connection: resolves `closed` when the switch closes it (or it could not open). */
+function raw(port: number): Promise<{ socket: net.Socket; closed: Promise<void> }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, closed }));
+    socket.once('close', () => resolve({ socket, closed }));
+  });
+}
+
+/** Whether the switch closed the connection within `ms`. */
+async function closedWithin(conn: { closed: Promise<void> }, ms: number): Promise<boolean> {
+  return Promise.race([conn.closed.then(() => true), sleep(ms).then(() => false)]);
+}
+
+async function refused(sw: RunningSwitch, reason: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${sw.adminPort}/metrics`)).text();
+  const m = new RegExp(`^posp_firewall_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text);
+  return m === null ? NaN : Number(m[1]);
+}
+
+t.test('allow and deny lists, IPv4 and IPv6', async (t) => {
+  const fw = new Firewall({ ...FIREWALL_DEFAULTS, allow: ['10.0.0.0/8', '2001:db8::/32'], deny: ['10.9.0.0/16', '2001:db8:bad::1'] }, silent);
+  t.equal(fw.admit('10.1.2.3'), null, 'an allowed IPv4 source');
+  t.equal(fw.admit('::ffff:10.1.2.4'), null, 'the same as an IPv4-mapped address');
+  t.equal(fw.admit('2001:db8::42'), null, 'an allowed IPv6 source');
+  t.equal(fw.admit('10.9.1.1'), 'denied', 'a denied subnet inside the allowed one');
+  t.equal(fw.admit('2001:db8:bad::1'), 'denied', 'a denied IPv6 address');
+  t.equal(fw.admit('192.168.1.1'), 'not-allowed', 'outside the allow list');
+  t.equal(fw.admit('::1'), 'not-allowed', 'IPv6 loopback outside it too');
+  t.same({ connections: fw.connections, denied: fw.refused.denied, notAllowed: fw.refused['not-allowed'] }, { connections: 3, denied: 2, notAllowed: 2 }, 'counted: three open, each refusal by reason');
+  const refusal = (args: string[]): unknown => {
+    try {
+      loadConfig(args, {});
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+  t.ok(refusal(['--allow', '10.0.0.0/33']) instanceof ConfigError, 'a prefix longer than the family allows is a configuration error');
+  t.ok(refusal(['--deny', 'not-an-address']) instanceof ConfigError, 'so is something not an address');
+});
+
+t.test('a terminal over its rate gets 65 and nothing is journalled', async (t) => {
+  const { sw, dataDir } = await start(t, { terminalRate: 2, terminalBurst: 4 });
+  const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(5), mid: DEMO.mid, tmk: DEMO.tmk });
+  t.teardown(() => term.close());
+  await term.connect();
+  t.equal((await term.signIn()).text(39), '00', 'signed in (one request of its burst)');
+  const sales = Array.from({ length: 8 }, (_, i) => term.sale({ pan: demoPan(5), expiry: DEMO.expiry, pin: DEMO.pin }, 100 + i));
+  const answers = await Promise.all(sales.map((s) => term.request(s)));
+  const codes = answers.map((a) => a.text(39));
+  t.ok(codes.filter((c) => c === '00').length >= 3 && codes.filter((c) => c === '00').length <= 4, `the rest of the burst is approved (${codes.join(' ')})`);
+  t.ok(codes.filter((c) => c === '65').length >= 4, 'the requests over the rate are answered 65');
+  // Answered at once by the listener, they may overtake approvals: each names its request by STAN.
+  const over = answers.filter((a) => a.text(39) === '65').map((a) => a.text(11)!);
+  t.same(new Set([...over, ...answers.filter((a) => a.text(39) === '00').map((a) => a.text(11)!)]), new Set(sales.map((s) => s.text(11)!)), 'every request answered once, by its STAN');
+  let journalled = 0;
+  for (const file of readdirSync(join(dataDir, 'journal')).filter((f) => f.endsWith('.sqlite'))) {
+    const db = new Database(join(dataDir, 'journal', file), { readonly: true });
+    for (const stan of over) journalled += (db.prepare('SELECT count(*) AS n FROM entries WHERE tid = ? AND stan = ?').get(demoTid(5), stan) as { n: number }).n;
+    db.close();
+  }
+  t.equal(journalled, 0, 'none of them is in the journal');
+  t.equal(await refused(sw, 'terminal-rate'), over.length, 'each counted as terminal-rate');
+  await sleep(1100);
+  t.equal((await term.request(term.sale({ pan: demoPan(5), expiry: DEMO.expiry, pin: DEMO.pin }, 900))).text(39), '00', 'a second later the bucket has refilled');
+});
+
+t.test('connections per source, in total, and a source not allowed', async (t) => {
+  const { sw } = await start(t, { maxConnectionsPerSource: 3, maxConnections: 1000 });
+  const held = await Promise.all([1, 2, 3].map(() => raw(sw.posPort)));
+  const fourth = await raw(sw.posPort);
+  t.ok(await closedWithin(fourth, 2000), 'the fourth connection from one source is closed');
+  t.notOk(await closedWithin(held[0], 200), 'the three before it stay');
+  t.equal(await refused(sw, 'source-connections'), 1, 'counted as source-connections');
+  held[0].socket.destroy();
+  await held[0].closed;
+  await sleep(100);
+  const again = await raw(sw.posPort);
+  t.notOk(await closedWithin(again, 300), 'one closed frees its place');
+  for (const c of [...held, again]) c.socket.destroy();
+
+  const total = await start(t, { maxConnectionsPerSource: 100, maxConnections: 2 });
+  const two = await Promise.all([1, 2].map(() => raw(total.sw.posPort)));
+  t.ok(await closedWithin(await raw(total.sw.posPort), 2000), 'past the total, a connection is closed');
+  t.equal(await refused(total.sw, 'total-connections'), 1, 'counted as total-connections');
+  for (const c of two) c.socket.destroy();
+
+  const outside = await start(t, { allow: '10.0.0.0/8' });
+  t.ok(await closedWithin(await raw(outside.sw.posPort), 2000), 'loopback outside the allow list is closed at once');
+  t.equal(await refused(outside.sw, 'not-allowed'), 1, 'counted as not-allowed');
+});
+
+t.test('a frame arriving too slowly closes its connection; a normal terminal goes on', async (t) => {
+  const { sw } = await start(t, { frameTimeoutMs: 400 });
+  const loris = await raw(sw.posPort);
+  loris.socket.write(Buffer.from([0x00]));
+  const lengthOnly = await raw(sw.posPort);
+  lengthOnly.socket.write(Buffer.from([0x00, 0x40, 0x60]));
+  const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(6), mid: DEMO.mid, tmk: DEMO.tmk });
+  t.teardown(() => term.close());
+  await term.connect();
+  t.equal((await term.signIn()).text(39), '00', 'a normal terminal signs in beside them');
+  t.ok(await closedWithin(loris, 2000), 'one byte, then silence: closed');
+  t.ok(await closedWithin(lengthOnly, 2000), 'a length and part of a frame, then silence: closed');
+  t.equal(await refused(sw, 'frame-timeout'), 2, 'both counted as frame-timeout');
+  await sleep(600);
+  t.equal((await term.request(term.sale({ pan: demoPan(6), expiry: DEMO.expiry, pin: DEMO.pin }, 500))).text(39), '00', 'idle between whole frames is not slow: the terminal sells');
+});
