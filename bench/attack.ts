@@ -331,6 +331,22 @@ function staticSeeds(): TerminalMessage[] {
   ];
 }
 
+/** Where a mutated frame differs from its seed: the parts of the frame its first and last changed byte fall in. */
+function whereChanged(frame: Buffer, seedHex: string | undefined): string {
+  if (seedHex === undefined) return '';
+  const seed = Buffer.from(seedHex, 'hex');
+  const part = (i: number) => (i < 2 ? 'length' : i < 7 ? 'TPDU' : i < MTI_AT ? 'header' : i < BITMAP_AT ? 'MTI' : i < HEADER_END ? 'bitmap' : 'fields');
+  let first = 0;
+  while (first < frame.length && first < seed.length && frame[first] === seed[first]) first++;
+  let a = frame.length - 1;
+  let b = seed.length - 1;
+  while (a > first && b > first && frame[a] === seed[b]) {
+    a--;
+    b--;
+  }
+  return frame.length === seed.length && part(first) === part(a) ? `${part(first)} (bytes ${first}-${a})` : `from ${part(first)} (byte ${first}) to ${part(Math.max(a, first))}; length ${seed.length} -> ${frame.length}`;
+}
+
 /**
  * What the switch should do with a frame, by the codec alone (as the pipeline's decode step and the
  * acceptor's framing decide): answer it (it decodes, or enough of it does to address a `30`: a
@@ -534,11 +550,13 @@ interface FuzzCounts {
   codes: Record<string, number>;
   byCategory: Record<string, { sent: number; answered: number; closed: number; timeouts: number; codes: Record<string, number> }>;
   /** Examples worth a look: no answer, an undecodable answer, an approval of a mutated frame (hex, first few). */
-  examples: { category: string; mutation: string; outcome: string; hex: string }[];
+  examples: { category: string; mutation: string; outcome: string; where: string; hex: string; seedHex?: string }[];
   /** The switch did otherwise than the codec alone says it should (`expectedOutcome`). */
   unexpected: { closedThoughAnswerable: number; answeredThoughUndecodable: number; examples: { category: string; mutation: string; outcome: string; codec: string; hex: string }[] };
   /** Frames not sent because a mutation had put a normal terminal's TID in them (see the header). */
   skippedNormalTid: number;
+  /** Mutated frames that came out as a valid frame (the seed, or another seed whole), counted as valid. */
+  mutationUndone: number;
   /** Hot fuzz: frames not sent because the codec says they would close the connection. */
   skippedWouldClose: number;
   /** Hot fuzz: bursts the switch closed before answering all of them, and the first frame left unanswered. */
@@ -609,6 +627,7 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
     unexpected: { closedThoughAnswerable: 0, answeredThoughUndecodable: 0, examples: [] },
     skippedNormalTid: 0,
     skippedWouldClose: 0,
+    mutationUndone: 0,
     burstCuts: [],
   };
   // A mutation can turn a fuzz terminal's TID into a normal terminal's ('10000401' -> '10000001'):
@@ -618,7 +637,7 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
   const mutationsUsed: Record<string, number> = {};
   let iteration = 0;
 
-  const makeFrame = (i: number, conn: number): { frame: Buffer; category: string; mutation: string } => {
+  const makeFrame = (i: number, conn: number): { frame: Buffer; category: string; mutation: string; seedHex?: string } => {
     const r = new Rng((args.seed ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0);
     const roll = r.int(1000);
     if (roll < 3) return { frame: Buffer.from([0, 0]), category: 'outer-length-zero', mutation: '' };
@@ -657,7 +676,7 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
     else pool[r.int(pool.length)] = seed;
     let b: Buffer = Buffer.from(seed.frame);
     // 2% unmutated: what the pipeline does with a valid frame among the garbage.
-    if (r.int(50) === 0) return { frame: b, category: `valid ${seed.kind}`, mutation: 'none' };
+    if (r.int(50) === 0) return { frame: b, category: `valid ${seed.kind.startsWith('static') ? 'static' : seed.kind}`, mutation: 'none' };
     const steps = 1 + (r.int(4) === 0 ? r.int(3) : 0);
     const names: string[] = [];
     for (let k = 0; k < steps; k++) {
@@ -668,7 +687,14 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
       if (b.length < 3) b = Buffer.concat([b, r.bytes(3 - b.length)]);
     }
     if (b.length - 2 > 0xffff) b = b.subarray(0, 0xffff + 2);
-    return { frame: setLen(b), category: `mutated ${seed.kind.startsWith('static') ? 'static' : seed.kind}`, mutation: names.join('+') };
+    setLen(b);
+    // A mutation can leave the frame as it was (a digit set to itself, a delete past the end) or
+    // splice another valid frame whole: that is a valid frame, and counted as one.
+    if (b.equals(seed.frame) || pool.some((p) => p.frame.equals(b))) {
+      counts.mutationUndone++;
+      return { frame: b, category: `valid ${seed.kind.startsWith('static') ? 'static' : seed.kind}`, mutation: `${names.join('+')} (undone)` };
+    }
+    return { frame: b, category: `mutated ${seed.kind.startsWith('static') ? 'static' : seed.kind}`, mutation: names.join('+'), seedHex: seed.frame.toString('hex').toUpperCase() };
   };
 
   const conns = Array.from({ length: FUZZ_CONNECTIONS }, () => new FuzzConnection(args.port));
@@ -701,6 +727,7 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
       }
       for (let k = 0; k < batch.length; k++) {
         const { frame, category, mutation } = batch[k];
+        const valid = category.startsWith('valid');
         const o = outcomes[k];
         const cat = (counts.byCategory[category] ??= { sent: 0, answered: 0, closed: 0, timeouts: 0, codes: {} });
         cat.sent++;
@@ -742,9 +769,9 @@ async function fuzz(args: AttackerArgs, gate: Gate): Promise<void> {
           }
         }
         // Worth a look: no answer at all, an answer that does not decode, or an approval of a mutated frame.
-        const unusual = o.kind === 'timeout' || outcome === 'answered (undecodable)' || (batch.length === 1 && outcome === 'answered 00' && mutation !== 'none');
+        const unusual = o.kind === 'timeout' || outcome === 'answered (undecodable)' || (batch.length === 1 && outcome === 'answered 00' && !valid);
         if (unusual && counts.examples.length < 40 && !counts.examples.some((e) => e.outcome === outcome && e.category === category)) {
-          counts.examples.push({ category, mutation, outcome, hex: frame.subarray(0, 160).toString('hex').toUpperCase() });
+          counts.examples.push({ category, mutation, outcome, where: whereChanged(frame, batch[k].seedHex), hex: frame.toString('hex').toUpperCase(), seedHex: batch[k].seedHex });
         }
       }
       // A burst cut short by a close: which frame closed it (the first one not answered), for the report.
@@ -1500,12 +1527,12 @@ function report(r: { sw: Switch; phases: Phase[]; samples: Sample[]; load: Norma
       if (a.hot) lines.push(`  hot: every seed from terminal ${a.hot}, only frames the codec says must be answered (${a.skippedWouldClose} others not sent), in bursts of ${HOT_BURST} per write: that terminal is over its request rate and the acceptor answers 65 itself; ${a.burstCuts.length} bursts cut short by a close`);
       lines.push(`  ${p.kind}: ${a.sent} frames on ${FUZZ_CONNECTIONS} connections in ${a.seconds} s on (${a.framesPerSecond}/s); answered ${a.answered}, closed ${a.closed}, no answer in 5 s ${a.timeouts}, could not connect ${a.noConnection}; ${a.connections} connections opened; unsolicited answers ${a.unsolicitedAnswers}, undecodable answers ${a.undecodableAnswers}`);
       lines.push(`  fuzz answers by code: ${JSON.stringify(sortedCodes(a.codes))}`);
-      lines.push(`  against the codec's verdict (answerable: decodes, or has a request MTI and F41): ${a.unexpected.closedThoughAnswerable} closed though answerable, ${a.unexpected.answeredThoughUndecodable} answered though not; ${a.skippedNormalTid} generated frames skipped for carrying a normal terminal's TID`);
+      lines.push(`  against the codec's verdict (answerable: decodes, or has a request MTI and F41): ${a.unexpected.closedThoughAnswerable} closed though answerable, ${a.unexpected.answeredThoughUndecodable} answered though not; ${a.skippedNormalTid} generated frames skipped for carrying a normal terminal's TID; ${a.mutationUndone} mutated frames came out valid (counted as valid)`);
       for (const [cat, c] of Object.entries(a.byCategory as Record<string, { sent: number; answered: number; closed: number; timeouts: number; codes: Record<string, number> }>).sort((x, y) => y[1].sent - x[1].sent)) {
         lines.push(`    ${cat.padEnd(26)} ${String(c.sent).padStart(7)} sent, ${String(c.closed).padStart(6)} closed, ${c.timeouts} timeouts, answered ${JSON.stringify(sortedCodes(c.codes))}`);
       }
       lines.push(`  switch anonymous RSS during the fuzz, highest in each tenth: ${m.anonMBByTenth.join(' ')} MB`);
-      if (a.examples.length) lines.push(`  worth a look (${a.examples.length}, in attack.json): ${a.examples.slice(0, 5).map((e: { category: string; mutation: string; outcome: string }) => `${e.category} ${e.mutation}: ${e.outcome}`).join('; ')}`);
+      if (a.examples.length) lines.push(`  worth a look (${a.examples.length}, hex in attack.json): ${a.examples.map((e: { category: string; mutation: string; outcome: string; where: string }) => `${e.category} ${e.mutation} (${e.where}): ${e.outcome}`).join('; ')}`);
     } else if (p.kind === 'flood') {
       lines.push(`  flood from ${FLOOD_SOURCE}: ${a.attempts} connection attempts in ${a.seconds} s on (${a.attemptsPerSecond}/s), ${a.connected} connected, ${a.cutBySwitch} cut by the switch (p50 ${a.cutAfterConnectMs.p50} ms, p99 ${a.cutAfterConnectMs.p99} ms after connecting), held at the end of each window ${JSON.stringify(a.heldAtWindowEnd)} (limit ${MAX_PER_SOURCE}); connect errors ${JSON.stringify(a.connectErrors)}`);
     } else if (p.kind === 'loris') {

@@ -125,7 +125,7 @@ export class TrafficStats {
       tps: round(this.windowCount / seconds),
       tpsByType,
       codes: Object.fromEntries(this.windowCodes),
-      latencyUs: this.windowCount === 0 ? { p50: 0, p90: 0, p99: 0, max: 0 } : { p50: h.getValueAtPercentile(50), p90: h.getValueAtPercentile(90), p99: h.getValueAtPercentile(99), max: h.maxValue },
+      latencyUs: this.windowCount === 0 ? { p50: 0, p90: 0, p99: 0, max: 0 } : { p50: Math.min(h.getValueAtPercentile(50), h.maxValue), p90: Math.min(h.getValueAtPercentile(90), h.maxValue), p99: Math.min(h.getValueAtPercentile(99), h.maxValue), max: h.maxValue },
       tail: this.tail.map((s) => ({ seq: s.seq, at: s.at, type: s.type, code: s.responseCode, amount: s.amount, latencyUs: s.latencyUs, route: s.route, mid: s.mid, tid: s.tid, card: s.panMasked })),
     };
     this.tailStride = Math.max(1, Math.ceil(this.windowCount / TAIL_PER_SECOND));

@@ -54,7 +54,7 @@ t.test('posp monitor --once prints a frame of the running switch and exits', asy
   t.equal(line.code, 0, `exit 0 (${line.stderr.trim()})`);
   const lines = line.stdout.trim().split('\n');
   t.equal(lines.length, 1, 'one line: stdout is not a terminal');
-  t.match(lines[0], new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${sw.businessDate} tps=[\\d.]+ .*p50=\\d+us .*terminals=1/1 queues frames=0 .*channels terminal=accepting admin=listening links -$`), `the frame as a line: ${lines[0]}`);
+  t.match(lines[0], new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${sw.businessDate} tps=[\\d.]+ .*p50=\\d+us .*terminals=1/1 queues frames=0 .*channels terminal=enabled links -$`), `the frame as a line: ${lines[0]}`);
 
   const json = await posp(['monitor', '--once', '--json', '--host', '127.0.0.1'], { POSP_ADMIN_PORT: port, POSP_ADMIN_TOKEN: TOKEN });
   t.equal(json.code, 0, 'with the port and token from POSP_ADMIN_PORT and POSP_ADMIN_TOKEN');

@@ -176,7 +176,13 @@ t.test('after known sales, /metrics counts them by type and code, with cumulativ
   t.equal(value(e, 'posp_channel_enabled', { channel: 'sim', kind: 'host-link' }), 1, 'and the host link');
   for (const ring of ['frames', 'responses', 'proposals', 'replies']) t.equal(value(e, 'posp_ring_queued_messages', { ring, pipeline: '0' }), 0, `ring ${ring} of pipeline 0: idle, empty`);
   t.equal(value(e, 'posp_ring_queued_messages', { ring: 'feed' }), 0, 'the feed ring: drained');
-  t.equal(value(e, 'posp_advice_queue_size'), 0, 'no advices owed');
+  // An advice owed for a moment (an answer later than its timeout on a loaded machine) is delivered: the queue comes back to 0.
+  let advices = value(e, 'posp_advice_queue_size');
+  for (let i = 0; i < 100 && advices !== 0; i++) {
+    await sleep(100);
+    advices = value(parseExposition((await scrape()).text), 'posp_advice_queue_size');
+  }
+  t.equal(advices, 0, 'no advices owed once every answer is in');
   t.equal(value(e, 'posp_host_link_connections', { link: 'sim' }), 1, 'the host link: one connection (one worker)');
   t.equal(value(e, 'posp_host_link_connections_up', { link: 'sim' }), 1, 'signed on and up');
   // A link's own echo test or key exchange may be in flight for a moment: the gauge comes back to 0.
