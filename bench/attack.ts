@@ -1278,6 +1278,18 @@ async function main(): Promise<void> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-attack-bench-'));
   const t0 = performance.now();
   const sw = await startSwitch(data, t0);
+  // If the benchmark itself fails or is interrupted: the switch goes with it, and its data.
+  const cleanUp = () => {
+    if (sw.child.exitCode === null && sw.child.signalCode === null) sw.child.kill('SIGKILL');
+    fs.rmSync(data, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
   const samples: Sample[] = [];
   const sampler = setInterval(() => {
     const s = sampleProc(sw.pid, performance.now() - t0);

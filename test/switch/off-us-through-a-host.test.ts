@@ -169,7 +169,7 @@ t.test('posp start --demo --host-sim: the simulator beside the switch, named in 
     child.proc.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
-  t.match(child.output(), /host simulator on 127\.0\.0\.1:\d+;/, 'the ready line says where the simulator listens');
+  t.match(child.output(), /host simulator on 127\.0\.0\.1:\d+[,;]/, 'the ready line says where the simulator listens');
   await term.connect();
   t.equal((await term.signIn()).text(39), '00', 'signed in');
   let code = '91';
