@@ -509,7 +509,10 @@ export function failureResponse(frame: Buffer, code: string): Buffer | undefined
   } catch {
     return undefined;
   }
-  const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
+  // Only a request (an even third digit) has a response MTI; `0890` would make five digits.
+  const kind = Number(req.mti[2]);
+  if (!(kind % 2 === 0 && kind < 9)) return undefined;
+  const mti = req.mti.slice(0, 2) + String(kind + 1) + req.mti[3];
   const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
   for (const id of classify(req)?.financial !== undefined ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
   res.set(F.RESPONSE_CODE, code);

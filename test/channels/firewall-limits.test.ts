@@ -140,3 +140,18 @@ t.test('a frame arriving too slowly closes its connection; a normal terminal goe
   await sleep(600);
   t.equal((await term.request(term.sale({ pan: demoPan(6), expiry: DEMO.expiry, pin: DEMO.pin }, 500))).text(39), '00', 'idle between whole frames is not slow: the terminal sells');
 });
+
+t.test('a frame over its terminal rate whose MTI has no response (third digit 9) is passed on, not answered by a broken MTI', async (t) => {
+  const { failureResponse } = await import('../../src/channels/index.js');
+  const { TerminalMessage, encodeTerminalFrame } = await import('../../src/codec/index.js');
+  const frameOf = (mti: string): Buffer => {
+    const msg = new TerminalMessage(mti, '6000000000', '603100000000');
+    msg.set(41, '10000001');
+    msg.set(42, DEMO.mid);
+    const out = Buffer.alloc(256);
+    const end = encodeTerminalFrame(msg, out, 0, true);
+    return out.subarray(2, end);
+  };
+  t.equal(failureResponse(frameOf('0890'), '65'), undefined, '0890: no answer is made (it threw before, ending the process)');
+  t.ok(failureResponse(frameOf('0820'), '65') !== undefined, '0820: answered 0830');
+});
