@@ -145,3 +145,20 @@ function readRuleFile(file: string): string {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
+
+/** Words and `--name value` options of a command; a reason when an option is unknown or has no value. */
+export function commandArgs(args: readonly string[], allowed: readonly string[]): { positional: string[]; options: Map<string, string> } | string {
+  const options = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (!args[i].startsWith('--')) {
+      positional.push(args[i]);
+      continue;
+    }
+    const name = args[i].slice(2);
+    const value = args[++i];
+    if (!allowed.includes(name) || value === undefined) return `--${name} ${value === undefined ? 'needs a value' : 'is not an option'}`;
+    options.set(name, value);
+  }
+  return { positional, options };
+}

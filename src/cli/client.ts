@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { adminOf, callAdmin, type AdminCall, type Io } from './admin-client.js';
+import { adminOf, callAdmin, commandArgs, type AdminCall, type Io } from './admin-client.js';
 
 export const CLIENT_USAGE = `posp client create --mid MID [--id ID] [--tid TID] | list [--admin http://HOST:PORT] [--token T]
   Clients of the HTTP transaction channel (merchants' systems; needs an admin token). create makes
@@ -15,18 +15,9 @@ const OPTIONS = ['mid', 'id', 'tid', 'admin', 'token'];
 /** `posp client`: create and list HTTP channel clients through the running switch's admin API. */
 export async function clientCommand(args: string[], io: Io): Promise<number> {
   const [action, ...rest] = args;
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    if (!rest[i].startsWith('--')) {
-      positional.push(rest[i]);
-      continue;
-    }
-    const name = rest[i].slice(2);
-    const value = rest[++i];
-    if (!OPTIONS.includes(name) || value === undefined) return usage(`--${name} ${value === undefined ? 'needs a value' : 'is not an option'}`, io);
-    options.set(name, value);
-  }
+  const parsed = commandArgs(rest, OPTIONS);
+  if (typeof parsed === 'string') return usage(parsed, io);
+  const { positional, options } = parsed;
   let call: AdminCall;
   if (action === 'create' && positional.length === 0 && options.has('mid')) {
     const id = options.get('id') ?? `client-${randomBytes(4).toString('hex')}`;

@@ -1,4 +1,4 @@
-import { adminOf, callAdmin, type AdminCall, type Io } from './admin-client.js';
+import { adminOf, callAdmin, commandArgs, type AdminCall, type Io } from './admin-client.js';
 
 export const TOKEN_USAGE = `posp token create --role viewer|operator|admin [--label TEXT] | list | revoke ID [--admin http://HOST:PORT] [--token T]
   Admin API tokens of the running switch (needs an admin token): create prints the new token once
@@ -8,18 +8,9 @@ export const TOKEN_USAGE = `posp token create --role viewer|operator|admin [--la
 /** `posp token`: make, list and revoke admin API tokens through the running switch's admin API. */
 export async function tokenCommand(args: string[], io: Io): Promise<number> {
   const [action, ...rest] = args;
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    if (!rest[i].startsWith('--')) {
-      positional.push(rest[i]);
-      continue;
-    }
-    const name = rest[i].slice(2);
-    const value = rest[++i];
-    if (!['role', 'label', 'admin', 'token'].includes(name) || value === undefined) return usage(`--${name} ${value === undefined ? 'needs a value' : 'is not an option'}`, io);
-    options.set(name, value);
-  }
+  const parsed = commandArgs(rest, ['role', 'label', 'admin', 'token']);
+  if (typeof parsed === 'string') return usage(parsed, io);
+  const { positional, options } = parsed;
   let call: AdminCall;
   if (action === 'create' && positional.length === 0 && options.has('role')) {
     call = { method: 'POST', path: '/api/v1/tokens', body: JSON.stringify({ role: options.get('role'), label: options.get('label') ?? '' }) };
