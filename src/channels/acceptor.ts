@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, locateField, responseTpdu } from '../codec/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
-import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, classify } from '../txn/index.js';
+import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, RC, classify, responseMti } from '../txn/index.js';
 import { ListenError } from './listen.js';
 import type { Firewall } from './firewall.js';
 
@@ -509,10 +509,8 @@ export function failureResponse(frame: Buffer, code: string): Buffer | undefined
   } catch {
     return undefined;
   }
-  // Only a request (an even third digit) has a response MTI; `0890` would make five digits.
-  const kind = Number(req.mti[2]);
-  if (!(kind % 2 === 0 && kind < 9)) return undefined;
-  const mti = req.mti.slice(0, 2) + String(kind + 1) + req.mti[3];
+  const mti = responseMti(req.mti);
+  if (mti === undefined) return undefined;
   const res = new TerminalMessage(mti, responseTpdu(req.tpdu), req.header);
   for (const id of classify(req)?.financial !== undefined ? FINANCIAL_ECHO : MANAGEMENT_ECHO) res.fields[id] = req.fields[id];
   res.set(F.RESPONSE_CODE, code);

@@ -4,7 +4,7 @@ import { TerminalMessage, buildBalance, encodeTerminalFrame, responseTpdu, withP
 import type { HostGateway, LinkFailure } from '../channels/index.js';
 import type { SecurityModule } from '../security/index.js';
 import { blankEntry, type CardBin, type ParameterKind, type ReversalAdvice, type StateStore, type TxnRecord } from '../store/index.js';
-import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, SCREENING, batchOf, maskPan } from '../txn/index.js';
+import { F, FINANCIAL_ECHO, MANAGEMENT_ECHO, MAC_MTIS, RC, SCREENING, batchOf, maskPan, responseMti } from '../txn/index.js';
 import { TICKET_IDS, TxnContext, type TerminalState } from './context.js';
 import { WorkerServices, type Settings } from './services.js';
 import { ADVICE_TICKETS, AdviceSender } from './advices.js';
@@ -217,7 +217,7 @@ export class Pipeline {
   /** The outcome is known: journal it through the book. */
   private finish(ctx: TxnContext, code: string): void {
     if (code === CLOSE) {
-      this.options.log.warn({ connection: ctx.connection, error: ctx.error }, 'undecodable frame, closing the connection');
+      this.options.log.warn({ connection: ctx.connection, error: ctx.error }, 'frame cannot be answered, closing the connection');
       this.options.close(ctx.connection);
       this.release(ctx);
       return;
@@ -380,7 +380,8 @@ export class Pipeline {
   /** Builds and sends the answer: from the stored record (`record`) when there is one, so a replay repeats it byte for byte. */
   private answer(ctx: TxnContext, record: TxnRecord | undefined, code: string, balance: number): void {
     const req = ctx.request;
-    const mti = req.mti.slice(0, 2) + String(Number(req.mti[2]) + 1) + req.mti[3];
+    // The decode step closes on any MTI that is not a request.
+    const mti = responseMti(req.mti)!;
     const requirement = record?.requirement ?? this.requirement(ctx.terminal);
     const res = new TerminalMessage(mti, responseTpdu(req.tpdu), withProcessingRequirement(req.header, requirement));
     const financial = ctx.classification?.financial !== undefined || ctx.classification === undefined;

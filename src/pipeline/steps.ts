@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { FormatError, TerminalMessage, decodeTerminalFrame } from '../codec/index.js';
-import { F, MAC_MTIS, RC, batchOf, classify, expired, luhnValid, requestKeyOf } from '../txn/index.js';
+import { F, MAC_MTIS, RC, batchOf, classify, expired, luhnValid, requestKeyOf, responseMti } from '../txn/index.js';
 import { forward, journalLeg, routeStep } from './forward.js';
 import { CLOSE, type Step } from './outcomes.js';
 import { HANDLERS } from './handlers/index.js';
@@ -10,23 +10,26 @@ export { CLOSE, LEG, PENDING, type Step } from './outcomes.js';
 const decode: Step = (_s, ctx) => {
   try {
     ctx.request = decodeTerminalFrame(ctx.frame, 0, ctx.frame.length, false);
-    return '';
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
     ctx.error = `${err.field} at byte ${err.offset}: ${err.reason}`;
     const partial = err.partial as TerminalMessage | undefined;
     // Answer `30` only when we can address the answer: a request MTI and a terminal id.
-    if (partial && partial.has(F.TERMINAL_ID) && partial.mti[2] !== undefined && Number(partial.mti[2]) % 2 === 0) {
+    if (partial && partial.has(F.TERMINAL_ID) && responseMti(partial.mti) !== undefined) {
       ctx.request = partial;
       return RC.FORMAT_ERROR;
     }
     return CLOSE;
   }
+  // A terminal only sends requests: an answer or an `x9xx` MTI has nothing to answer with.
+  if (responseMti(ctx.request.mti) !== undefined) return '';
+  ctx.error = `MTI ${ctx.request.mti} is not a request`;
+  return CLOSE;
 };
 
 const classifyRequest: Step = (_s, ctx) => {
   const c = classify(ctx.request);
-  if (c === undefined || c.response) return RC.FUNCTION_NOT_SUPPORTED;
+  if (c === undefined) return RC.FUNCTION_NOT_SUPPORTED;
   ctx.classification = c;
   ctx.handler = HANDLERS[c.type];
   return ctx.handler ? '' : RC.FUNCTION_NOT_SUPPORTED;

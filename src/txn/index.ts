@@ -5,6 +5,7 @@ export {
   classify,
   financialSpec,
   requestMti,
+  responseMti,
   type Classification,
   type FinancialSpec,
   type FinancialType,

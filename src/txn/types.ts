@@ -112,6 +112,16 @@ export function requestMti(mti: string): string {
 }
 
 /**
+ * The answer's MTI to a request (`0200` → `0210`), or `undefined` when the message is not a request:
+ * an odd third digit is itself an answer, and `9` (`0890`) has no answer in the ISO scheme.
+ */
+export function responseMti(mti: string): string | undefined {
+  const third = mti.charCodeAt(2) - 48;
+  if (mti.length !== 4 || !(third >= 0 && third < 9 && third % 2 === 0)) return undefined;
+  return mti.slice(0, 2) + String(third + 1) + mti[3];
+}
+
+/**
  * Identifies the transaction type of a terminal message; `undefined` when the combination is not
  * one the protocol defines (the switch answers `40`).
  */

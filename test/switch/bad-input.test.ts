@@ -109,6 +109,18 @@ for (const length of [2049, 0xffff]) {
   });
 }
 
+for (const mti of ['0210', '0810', '0890', '0290']) {
+  t.test(`an MTI that is not a request (${mti}) from a terminal: connection closed, nothing answered`, async (t) => {
+    const raw = await RawClient.connect(demo.sw.posPort, t);
+    const msg = term.sale(CARD, AMOUNT);
+    msg.mti = mti;
+    const answer = await raw.exchange(term.pack(msg), 3000);
+    t.equal(answer, undefined, 'no answer');
+    t.ok(await raw.closedWithin(3000), 'closed');
+    t.equal(await echoOnNewConnection(t), '00', `after ${mti}: a new connection is still served`);
+  });
+}
+
 t.test('unknown terminal: 97, no MAC', async (t) => {
   const stranger = new SimTerminal({ host: '127.0.0.1', port: demo.sw.posPort, tid: '99999999', mid: DEMO.mid, tmk: DEMO.tmk });
   await stranger.connect();
