@@ -69,7 +69,6 @@ abstract class Link {
 class Connection extends Link {
   readonly sink: FrameSink;
   readonly socket: net.Socket;
-  readonly remote: string;
   /** A frame whose length is known but whose bytes are still arriving. */
   partial: Buffer | null = null;
   partialFill = 0;
@@ -89,7 +88,6 @@ class Connection extends Link {
     this.sink = socket;
     this.socket = socket;
     this.source = socket.remoteAddress ?? '';
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
   }
 }
 
@@ -196,7 +194,7 @@ export class Acceptor {
     const limit = this.options.firewall.options.frameTimeoutMs;
     for (const conn of this.connections.values()) {
       if (conn.frameStarted === 0 || now - conn.frameStarted <= limit) continue;
-      this.options.firewall.frameTimedOut(conn.source);
+      this.options.firewall.refuse('frame-timeout', conn.source);
       conn.socket.destroy();
     }
   }
@@ -280,7 +278,9 @@ export class Acceptor {
     socket.setTimeout(this.options.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('timeout', () => {
-      this.options.log.info({ connection: conn.id, remote: conn.remote }, 'idle timeout, closing the connection');
+      // Waiting for its answers is not idle: the timer starts again with the answer (any byte either way).
+      if (conn.outstanding.length > 0) return;
+      this.options.firewall.refuse('idle-timeout', source);
       socket.destroy();
     });
     socket.on('end', () => {
@@ -353,7 +353,7 @@ export class Acceptor {
         p += 2;
       }
       if (length === 0 || length > this.options.maxFrame) {
-        this.options.log.warn({ connection: conn.id, remote: conn.remote, length, max: this.options.maxFrame }, 'frame length out of range, closing the connection');
+        this.options.firewall.refuse('frame-length', conn.source);
         conn.socket.destroy();
         return;
       }
@@ -443,6 +443,7 @@ export class Acceptor {
     conn.outstanding.shift();
     // A local client builds its frames itself: one the pipeline cannot answer is a bug worth a line.
     if (conn instanceof LocalConnection) this.options.log.warn({ connection: conn.id, client: conn.name }, 'a frame of a local connection could not be answered; closing the connection');
+    else this.options.firewall.refuse('unanswerable-frame', conn.source);
     conn.sink.destroy();
   }
 

@@ -1,8 +1,22 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 
-/** Why the firewall refused: a connection (the first four) or one request (the last). */
-export const REFUSALS = ['denied', 'not-allowed', 'source-connections', 'total-connections', 'frame-timeout', 'terminal-rate'] as const;
+/**
+ * Why the listener refused: a new connection (the first four), an open connection it closed (a
+ * frame too slow, a length out of range, a frame it cannot answer, silence past the idle timeout),
+ * or one request over its terminal's rate.
+ */
+export const REFUSALS = [
+  'denied',
+  'not-allowed',
+  'source-connections',
+  'total-connections',
+  'frame-timeout',
+  'frame-length',
+  'unanswerable-frame',
+  'idle-timeout',
+  'terminal-rate',
+] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /** A listener's limits (`posp start --allow/--deny/...`); each has a default that lets `npm run bench:e2e` through. */
@@ -57,7 +71,8 @@ export class Firewall {
   private readonly deny = new net.BlockList();
   private readonly perSource = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
-  private readonly logged = new Map<string, number>();
+  /** Per source and reason: when it was last logged, and how many refusals since went unlogged. */
+  private readonly logged = new Map<string, { at: number; suppressed: number }>();
   private open = 0;
   /** Refusals since start, by reason. */
   readonly refused: Record<Refusal, number> = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
@@ -121,26 +136,30 @@ export class Firewall {
     return false;
   }
 
-  /** A connection closed for sending a frame too slowly. */
-  frameTimedOut(address: string): void {
-    this.refuse('frame-timeout', address);
-  }
-
   /** Open connections now, all sources together. */
   get connections(): number {
     return this.open;
   }
 
-  private refuse(reason: Refusal, address: string, tid?: string): void {
+  /**
+   * Counts a refusal and logs it: one line per source and reason per interval, saying how many
+   * like it went unlogged since the last, so a flood or a fuzzer writes a line every ten seconds.
+   */
+  refuse(reason: Refusal, remote: string, tid?: string): void {
     this.refused[reason]++;
+    const address = sourceOf(remote);
     const key = `${reason}|${address}`;
     const now = Date.now();
     const last = this.logged.get(key);
-    if (last !== undefined && now - last < LOG_INTERVAL_MS) return;
-    // One line per source and reason per interval; the map is cleared as it grows (a flood of sources).
+    if (last !== undefined && now - last.at < LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    // The map is cleared as it grows (a flood of sources): at worst a source logs a line early.
     if (this.logged.size > 10_000) this.logged.clear();
-    this.logged.set(key, now);
-    this.log.warn({ reason, remote: address, ...(tid === undefined ? {} : { tid }), refusedSoFar: this.refused[reason] }, 'firewall refused');
+    this.logged.set(key, { at: now, suppressed: 0 });
+    const tidPart = tid === undefined ? {} : { tid };
+    this.log.warn({ reason, remote: address, ...tidPart, suppressed: last?.suppressed ?? 0, refusedSoFar: this.refused[reason] }, 'listener refused');
   }
 }
 

@@ -217,7 +217,8 @@ export class Pipeline {
   /** The outcome is known: journal it through the book. */
   private finish(ctx: TxnContext, code: string): void {
     if (code === CLOSE) {
-      this.options.log.warn({ connection: ctx.connection, error: ctx.error }, 'frame cannot be answered, closing the connection');
+      // The listener counts the close and logs it once per source per interval; the detail is for debugging.
+      this.options.log.debug({ connection: ctx.connection, error: ctx.error }, 'frame cannot be answered, closing the connection');
       this.options.close(ctx.connection);
       this.release(ctx);
       return;

@@ -2,10 +2,13 @@
  * The terminal listener's firewall, each limit over real TCP against the real switch, every refusal
  * counted by reason in /metrics: allow and deny lists (and their IPv4/IPv6 CIDRs, checked directly),
  * connections per source and in total, a frame arriving too slowly (one byte, then silence), and a
- * terminal's request rate (over it: `65`, nothing journalled). A bad CIDR is a configuration error.
+ * terminal's request rate (over it: `65`, nothing journalled), a length out of range, a frame that
+ * cannot be answered and the idle timeout. A bad CIDR is a configuration error. A flood of refusals
+ * is logged once per source and reason per interval, the next line saying how many went unlogged.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +22,9 @@ import { sleep } from '../switch/harness.js';
 
 const silent = pino({ level: 'silent' });
 
-async function start(t: Test, config: Partial<SwitchConfig>): Promise<{ sw: RunningSwitch; dataDir: string }> {
+async function start(t: Test, config: Partial<SwitchConfig>, log = silent): Promise<{ sw: RunningSwitch; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-firewall-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', cutoverAt: 'off', ...config }, silent);
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', cutoverAt: 'off', ...config }, log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -154,4 +157,71 @@ t.test('a frame over its terminal rate whose MTI has no response (third digit 9)
   };
   t.equal(failureResponse(frameOf('0890'), '65'), undefined, '0890: no answer is made (it threw before, ending the process)');
   t.ok(failureResponse(frameOf('0820'), '65') !== undefined, '0820: answered 0830');
+});
+
+/** A logger keeping its lines as objects. */
+function capturing(): { log: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+  return { log, lines };
+}
+
+t.test('lengths out of range, frames that cannot be answered and silent connections are closed, counted and logged once per source', async (t) => {
+  const { log, lines } = capturing();
+  const { sw } = await start(t, { idleTimeoutMs: 1500 }, log);
+  const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(7), mid: DEMO.mid, tmk: DEMO.tmk });
+  t.teardown(() => term.close());
+  await term.connect();
+  t.equal((await term.signIn()).text(39), '00', 'a normal terminal signs in (the worker is serving)');
+  term.close();
+  const send = async (bytes: Buffer): Promise<boolean> => {
+    const conn = await raw(sw.posPort);
+    conn.socket.write(bytes);
+    return closedWithin(conn, 3000);
+  };
+  const garbage = Buffer.from('not an ISO 8583 frame at all', 'latin1');
+  const closes = await Promise.all([
+    ...Array.from({ length: 20 }, () => send(Buffer.concat([Buffer.from([0, garbage.length]), garbage]))),
+    ...Array.from({ length: 5 }, () => send(Buffer.from([0xff, 0xff, 0x60]))),
+    ...Array.from({ length: 3 }, () => send(Buffer.from([0x00, 0x00]))),
+  ]);
+  t.ok(closes.every(Boolean), 'each of the 28 connections is closed');
+  t.equal(await refused(sw, 'idle-timeout'), 0, 'each for what it sent, before any idle timeout');
+  const silent = await raw(sw.posPort);
+  t.ok(await closedWithin(silent, 3000), 'a connection that sends nothing is closed after the idle timeout');
+  t.equal(await refused(sw, 'unanswerable-frame'), 20, 'garbage counted as unanswerable-frame');
+  t.equal(await refused(sw, 'frame-length'), 8, 'lengths above the maximum and of zero counted as frame-length');
+  t.equal(await refused(sw, 'idle-timeout'), 1, 'the silent one counted as idle-timeout');
+  const logged = lines.filter((l) => l.msg === 'listener refused');
+  t.same(logged.map((l) => l.reason).sort(), ['frame-length', 'idle-timeout', 'unanswerable-frame'], `one line per reason from this source, not one per connection (${logged.length} lines)`);
+  t.ok(logged.every((l) => l.remote === '127.0.0.1'), 'each names the source address');
+  const after = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(7), mid: DEMO.mid, tmk: DEMO.tmk });
+  t.teardown(() => after.close());
+  await after.connect();
+  t.equal((await after.signIn()).text(39), '00', 'a terminal signs in after all of it');
+  t.equal((await after.request(after.sale({ pan: demoPan(7), expiry: DEMO.expiry, pin: DEMO.pin }, 700))).text(39), '00', 'and sells');
+});
+
+t.test('after the interval, the next line says how many refusals went unlogged', async (t) => {
+  const { log, lines } = capturing();
+  const fw = new Firewall(FIREWALL_DEFAULTS, log);
+  for (let i = 0; i < 50; i++) fw.refuse('unanswerable-frame', '::ffff:192.0.2.7');
+  fw.refuse('unanswerable-frame', '198.51.100.1');
+  const now = Date.now;
+  Date.now = () => now() + 11_000;
+  try {
+    fw.refuse('unanswerable-frame', '192.0.2.7');
+  } finally {
+    Date.now = now;
+  }
+  t.same(
+    lines.map((l) => [l.remote, l.suppressed, l.refusedSoFar]),
+    [
+      ['192.0.2.7', 0, 1],
+      ['198.51.100.1', 0, 51],
+      ['192.0.2.7', 49, 52],
+    ],
+    'first line at once, then silence for ten seconds, then a line counting the 49 unlogged',
+  );
+  t.equal(fw.refused['unanswerable-frame'], 52, 'every refusal counted');
 });
