@@ -1,7 +1,7 @@
 // The back line's worker thread: the day-end work (sealing, account day-end, clearing, reports,
 // reconciliation) runs here, so none of it takes CPU time from the front line's event loops.
 import { parentPort, workerData } from 'node:worker_threads';
-import pino from 'pino';
+import { threadLog } from '../switch/log.js';
 import { BookGauges, setThreadNice, threadId } from '../book/index.js';
 import { Journal, StateStore } from '../store/index.js';
 import { dayAfter } from '../txn/index.js';
@@ -15,6 +15,7 @@ export interface BacklineThreadData {
   /** The host's settlement files, for reconciliation (`--host-settlement`, or the simulator's under `--host-sim`). */
   hostSettlement: string | undefined;
   logLevel: string;
+  logFile: string;
 }
 
 /**
@@ -36,7 +37,7 @@ const RETRY_MS = 5000;
 const BACKGROUND_NICE = 19;
 
 const data = workerData as BacklineThreadData;
-const log = pino({ level: data.logLevel }).child({ part: 'backline' });
+const log = threadLog(data.logLevel, data.logFile, { sync: false }).child({ part: 'backline' });
 if (!setThreadNice(threadId(), BACKGROUND_NICE)) log.warn('the back line thread could not lower its priority: day-end work competes with the front line');
 const state = new StateStore(data.dataDir);
 const gauges = BookGauges.attach(data.gauges);

@@ -1,4 +1,4 @@
-import pino from 'pino';
+import { threadLog } from '../switch/log.js';
 import { BookGauges, REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
 import { HostLinks, type LinkConfig } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
@@ -21,6 +21,7 @@ export interface WorkerData {
   holdDays: number;
   keyRotationHours: number;
   logLevel: string;
+  logFile: string;
   frames: SharedArrayBuffer;
   responses: SharedArrayBuffer;
   proposals: SharedArrayBuffer;
@@ -49,7 +50,7 @@ const ID_MASK = (1 << ID_BITS) - 1;
  * peer once per burst.
  */
 export default async function serve(data: WorkerData): Promise<void> {
-  const log = pino({ level: data.logLevel, base: { worker: data.index } }, pino.destination({ fd: 1, sync: false }));
+  const log = threadLog(data.logLevel, data.logFile, { sync: false, base: { worker: data.index } });
   const state = new StateStore(data.dataDir);
   // The generation is read before the files: what this worker then says it holds, it holds.
   const lmkGeneration = LmkGeneration.attach(data.lmkGeneration);

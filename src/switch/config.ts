@@ -38,6 +38,8 @@ export interface SwitchConfig {
   /** Least time between LMDB transactions while LMDB keeps up (it applies at once when behind). */
   applyIntervalMs: number;
   logLevel: string;
+  /** The file every thread appends its log lines to; '' for standard output. */
+  logFile: string;
   demo: boolean;
   hostSim: boolean;
   /** Where `--host-sim` listens (0: any free port). */
@@ -88,6 +90,7 @@ export const DEFAULTS: SwitchConfig = {
   walLimitMb: 64,
   applyIntervalMs: 50,
   logLevel: 'info',
+  logFile: '',
   demo: false,
   hostSim: false,
   hostSimPort: 7000,
@@ -150,6 +153,7 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: OptionType }> = {
   'wal-limit-mb': { key: 'walLimitMb', type: 'number' },
   'apply-interval-ms': { key: 'applyIntervalMs', type: 'number' },
   'log-level': { key: 'logLevel', type: 'string' },
+  'log-file': { key: 'logFile', type: 'string' },
   demo: { key: 'demo', type: 'boolean' },
   'host-sim': { key: 'hostSim', type: 'boolean' },
   'host-sim-port': { key: 'hostSimPort', type: 'number' },
@@ -171,7 +175,7 @@ const OPTIONS: Record<string, { key: keyof SwitchConfig; type: OptionType }> = {
 };
 
 export const START_USAGE = `posp start [--config FILE] [--data DIR] [--pos-port N] [--admin-port N] [--demo] [--host-sim]
-            [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL]
+            [--host ADDR] [--workers N] [--max-frame BYTES] [--idle-timeout-ms MS] [--log-level LEVEL] [--log-file PATH]
             [--max-apply-lag ENTRIES] [--wal-limit-mb MB] [--apply-interval-ms MS]
             [--links NAME=HOST:PORT,...] [--zmk HEX] [--host-sim-port N] [--admin-token T]
             [--key-exchange-minutes N] [--cutover-at HH:MM|off] [--cutover-stuck-ms MS]

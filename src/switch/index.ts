@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { threadLog } from './log.js';
 import { reserveFileDescriptors } from './descriptors.js';
 import { BookGauges, EventFeed, FSYNC_BOUNDS_MS, type BookThreadData, type ControlChange, type ControlResult, type PressureSnapshot } from '../book/index.js';
 import { Acceptor, Firewall, HostLinks, HttpChannel, checkPort, LinkGauges, parseLinks, type LinkConfig, type WorkerLink } from '../channels/index.js';
@@ -60,7 +61,7 @@ interface WorkerSlot {
  * Starts the switch: security module and state, the book thread (recovery first), the pipeline
  * workers, the terminal channel and the admin API. Resolves once every part accepts work.
  */
-export async function startSwitch(config: SwitchConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningSwitch> {
+export async function startSwitch(config: SwitchConfig, log: Logger = threadLog(config.logLevel, config.logFile, { sync: true })): Promise<RunningSwitch> {
   const startedAt = Date.now();
   reserveFileDescriptors();
   mkdirSync(config.dataDir, { recursive: true });
@@ -127,6 +128,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       holdDays: config.holdDays,
       keyRotationHours: config.keyRotationHours,
       logLevel: config.logLevel,
+      logFile: config.logFile,
       frames: frames.sab,
       responses: responses.sab,
       proposals: Ring.create(BOOK_RING).sab,
@@ -238,6 +240,7 @@ export async function startSwitch(config: SwitchConfig, log: Logger = pino({ lev
       businessDate,
       hostSettlement: config.hostSettlementDir ?? (hostSim ? join(config.dataDir, 'hostsim') : undefined),
       logLevel: config.logLevel,
+      logFile: config.logFile,
     },
     log,
   );

@@ -15,7 +15,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, responseTpdu } from '../../src/codec/index.js';
 import { framesCommand } from '../../src/cli/frames.js';
 import { decodeFrameFile, encodeFrameFile, kindCounts, parseFrameMix, writeFrameFile, type FrameKind, type FramesOptions } from '../../src/loadgen/frames.js';
@@ -25,6 +24,9 @@ import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { classify, type TxnType } from '../../src/txn/index.js';
 import { readSettlement } from '../hostsim/host-client.js';
 import { RawClient, card, signedIn, sleep, startDemo, type Demo } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('native-tools');
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const NATIVE = path.join(ROOT, 'native-bench');
@@ -173,8 +175,8 @@ async function hostLinkUp(t: Tap, demo: Demo): Promise<void> {
 t.test('offus frames: off-us demo cards, and posp start --demo --host-sim gets each the host simulator\'s approval', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-frames-offus-'));
   const sw = await startSwitch(
-    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, hostSim: true, hostSimPort: 0, workers: 1, logLevel: 'silent' },
-    pino({ level: 'silent' }),
+    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, hostSim: true, hostSimPort: 0, workers: 1, ...logging.config },
+    logging.log,
   );
   t.teardown(async () => {
     await sw.close();

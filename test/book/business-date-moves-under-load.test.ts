@@ -16,7 +16,6 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import t, { type Test } from 'tap';
 import { auditLedger } from '../../src/ledger/audit.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
@@ -24,8 +23,10 @@ import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } 
 import { DEFAULTS, startSwitch, type SwitchConfig } from '../../src/switch/index.js';
 import { dayAfter } from '../../src/txn/index.js';
 import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
+import { suiteLogFlags, suiteLogging } from '../suite-log.js';
 
-const silent = pino({ level: 'silent' });
+const logging = suiteLogging('business-date-moves-under-load');
+
 const CHILD = fileURLToPath(new URL('./control-child.js', import.meta.url));
 
 const CARDS = Array.from({ length: 50 }, (_, i) => demoPan(i + 1));
@@ -312,9 +313,9 @@ async function oneSale(port: number, tid: string, stanBase: number): Promise<{ c
 t.test('in process: the business date moves under load from 20 terminals, and stays moved after a restart', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-date-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const config: SwitchConfig = { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent' };
+  const config: SwitchConfig = { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config };
 
-  const sw = await startSwitch(config, silent);
+  const sw = await startSwitch(config, logging.log);
   let closed = false;
   t.teardown(() => (closed ? undefined : sw.close()));
   const oldDay = sw.businessDate;
@@ -376,7 +377,7 @@ t.test('in process: the business date moves under load from 20 terminals, and st
   }
 
   // Restart on the same directory: the book takes the newest day's journal's date.
-  const sw2 = await startSwitch(config, silent);
+  const sw2 = await startSwitch(config, logging.log);
   try {
     t.equal(sw2.businessDate, newDay, `after a restart the business date is still ${newDay}`);
     t.equal((await health(sw2.adminPort)).businessDate, newDay, '/health after the restart');
@@ -412,10 +413,15 @@ interface Child {
 
 const live = new Set<ChildProcess>();
 
-/** Starts `control-child.js` (or with `cli`, `bin/posp.js start --demo`) on `dir`; resolves at its ready line. */
+/**
+ * Starts `control-child.js` (or with `cli`, `bin/posp.js start --demo`) on `dir`; resolves at its
+ * ready line. The CLI's ready line is its own output, not a log line: with the suite's log
+ * directory it logs at debug into a file there (test/suite-log.ts), else its warnings come on its output.
+ */
 function startChild(dir: string, cli = false): Promise<Child> {
   const args = cli
-    ? [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--workers', '1', '--log-level', 'warn']
+    ? [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--workers', '1',
+        ...suiteLogFlags('business-date-moves-under-load-cli')]
     : [CHILD, dir, '1'];
   const proc = spawn(process.execPath, args, { env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(proc);

@@ -16,15 +16,16 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t, { type Test } from 'tap';
 import type { EntrySummary } from '../../src/book/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, decodeEffects, demoPan, demoTid, type Merchant } from '../../src/store/index.js';
 import { DEFAULTS, InProcessSwitch, startSwitch } from '../../src/switch/index.js';
 import { TEST_CARDS, sleep, withTimeout } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
 
-const silent = pino({ level: 'silent' });
+const logging = suiteLogging('control-channel-and-event-feed');
+
 const DAY = '20261124';
 const card = (n: number, pin: string = DEMO.pin) => ({ pan: demoPan(n), expiry: DEMO.expiry, pin });
 
@@ -213,7 +214,7 @@ t.test('a hold sweep answers, and releases a pre-auth hold only once it is past 
 
 t.test('with the book thread: a hold sweep on an idle switch is answered', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-control-idle-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent' }, silent);
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config }, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -234,7 +235,7 @@ t.test('with the book thread: a hold sweep on an idle switch is answered', async
 
 t.test('the event feed: one summary per durable entry, in seq order, equal to the journal, the card only masked', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-feed-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent' }, silent);
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config }, logging.log);
   let closed = false;
   const dbs = new Map<string, Database.Database>();
   t.teardown(async () => {

@@ -7,9 +7,10 @@
  *   `control <YYYYMMDD> <result as JSON>`
  * `stop` on stdin, SIGTERM or SIGINT stop the switch cleanly (exit 0).
  */
-import pino from 'pino';
 import { createInterface } from 'node:readline';
+import pino from 'pino';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { SUITE_LOG_DIR, suiteLogging } from '../suite-log.js';
 
 const [dataDir, workers = '1'] = process.argv.slice(2);
 if (!dataDir) {
@@ -17,10 +18,9 @@ if (!dataDir) {
   process.exit(2);
 }
 
-const sw = await startSwitch(
-  { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: Number(workers), logLevel: 'warn' },
-  pino({ level: 'warn' }, pino.destination(2)),
-);
+// Into the suite's log directory under npm test; else warnings on stderr, for a failing test to show.
+const logging = SUITE_LOG_DIR === '' ? { config: { logLevel: 'warn', logFile: '' }, log: pino({ level: 'warn' }, pino.destination(2)) } : suiteLogging('control-child');
+const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: Number(workers), ...logging.config }, logging.log);
 process.stdout.write(`ready pos=${sw.posPort} admin=${sw.adminPort} date=${sw.businessDate}\n`);
 
 let stopping: Promise<void> | undefined;

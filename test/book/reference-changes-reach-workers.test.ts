@@ -7,18 +7,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('reference-changes-reach-workers');
 
 const card = { pan: demoPan(4321), expiry: DEMO.expiry, pin: DEMO.pin };
 
 for (const workers of [1, 0]) {
   t.test(`${workers === 0 ? 'inline pipeline' : 'worker thread'}: a suspended terminal is refused at once, and reinstated at once`, async (t) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-reference-'));
-    const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers, logLevel: 'silent' }, pino({ level: 'silent' }));
+    const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers, ...logging.config }, logging.log);
     t.teardown(async () => {
       await sw.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -7,15 +7,17 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, DEMO_OFF_US_ROUTE, demoOffUsPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('route-changes-in-quick-succession');
 
 t.test('back-to-back route changes are both in force in a worker before LMDB has applied them', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-routes-quick-'));
   // LMDB applies at most every 2 s here, so the second notice comes before the first change is in LMDB.
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', applyIntervalMs: 2000 }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, applyIntervalMs: 2000 }, logging.log);
   const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(41), mid: DEMO.mid, tmk: DEMO.tmk });
   t.teardown(async () => {
     term.close();

@@ -14,12 +14,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoOffUsPan, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
 import { runPosp, sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('channels-switched-at-run-time');
 
 const TOKEN = 'channels-test-admin-token-0123456789';
 const card = (n: number) => ({ pan: demoPan(n), expiry: DEMO.expiry, pin: DEMO.pin });
@@ -63,8 +65,8 @@ function journalled(dataDir: string, tid: string, stan: string): number {
 
 t.test('channels switched off and on while the switch runs', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-channels-'));
-  const config: SwitchConfig = { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, hostSim: true, hostSimPort: 0, workers: 2, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' };
-  let sw = await startSwitch(config, pino({ level: 'silent' }));
+  const config: SwitchConfig = { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, hostSim: true, hostSimPort: 0, workers: 2, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' };
+  let sw = await startSwitch(config, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -131,7 +133,7 @@ t.test('channels switched off and on while the switch runs', async (t) => {
     t.equal((await api(sw, 'POST', '/api/v1/channels/terminal/disable')).status, 200, 'the listener is switched off');
     await sw.close();
     // Restarted on the port it had (an ephemeral one would not be known until bound).
-    sw = await startSwitch({ ...config, posPort: port }, pino({ level: 'silent' }));
+    sw = await startSwitch({ ...config, posPort: port }, logging.log);
     t.match(await channel(sw, 'terminal'), { switched: 'disabled', now: 'disabled' }, 'after a restart it is still off');
     t.notOk(await connects(port), 'and its port is closed');
     const squatter = net.createServer();

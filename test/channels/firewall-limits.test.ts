@@ -19,12 +19,14 @@ import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { ConfigError, DEFAULTS, loadConfig, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
 import { sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
 
 const silent = pino({ level: 'silent' });
+const logging = suiteLogging('firewall-limits');
 
-async function start(t: Test, config: Partial<SwitchConfig>, log = silent): Promise<{ sw: RunningSwitch; dataDir: string }> {
+async function start(t: Test, config: Partial<SwitchConfig>, log = logging.log): Promise<{ sw: RunningSwitch; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-firewall-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', cutoverAt: 'off', ...config }, log);
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, cutoverAt: 'off', ...config }, log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

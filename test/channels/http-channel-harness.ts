@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { PAYMENTS_PATH, signRequest } from '../../src/channels/index.js';
 import { journalTail, type JournalEntry } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
 
 export const ADMIN_TOKEN = 'http-channel-test-admin-token-0123';
 
@@ -61,9 +61,10 @@ let nonces = 0;
 /** The demo switch with the HTTP channel; `t.teardown` closes it and deletes its data (unless `dataDir` is given: the caller keeps it). */
 export async function startHttpSwitch(t: { teardown(fn: () => unknown): void }, config: Partial<SwitchConfig> = {}): Promise<HttpSwitch> {
   const dataDir = config.dataDir ?? mkdtempSync(join(tmpdir(), 'posp-http-channel-'));
+  const logging = suiteLogging();
   const sw = await startSwitch(
-    { ...DEFAULTS, demo: true, adminToken: ADMIN_TOKEN, posPort: 0, adminPort: 0, apiPort: 0, workers: 1, logLevel: 'silent', cutoverAt: 'off', ...config, dataDir },
-    pino({ level: 'silent' }),
+    { ...DEFAULTS, demo: true, adminToken: ADMIN_TOKEN, posPort: 0, adminPort: 0, apiPort: 0, workers: 1, ...logging.config, cutoverAt: 'off', ...config, dataDir },
+    logging.log,
   );
   t.teardown(async () => {
     await sw.close();

@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import type { MonitorFrame } from '../../src/ops/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { CHILD_ENV, POSP_BIN, signedIn, sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('monitor-command');
 
 const TOKEN = 'monitor-command-token';
 
@@ -42,7 +44,7 @@ async function closedPort(): Promise<number> {
 
 t.test('posp monitor --once prints a frame of the running switch and exits', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-monitor-cli-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' }, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

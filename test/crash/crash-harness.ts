@@ -5,11 +5,12 @@
  */
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { TEST_NAME, suiteLogFlags } from '../suite-log.js';
 import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
 /** Terminals a load runs unless told otherwise. */
@@ -41,15 +42,23 @@ export interface Child {
 /** Switch processes still running: a test's teardown kills them. */
 export const live = new Set<ChildProcess>();
 
-/** `posp start --demo` on `dir` (plus `args`); resolves when the ready line names the ports. */
+/**
+ * `posp start --demo` on `dir` (plus `args`); resolves when the ready line names the ports. The
+ * ready line is the command's own output, not a log line: with the suite's log directory the child
+ * logs at debug into a file there (test/suite-log.ts), else its warnings come on its output.
+ */
 export function startChild(dir: string, args: string[] = []): Promise<Child> {
+  const logFlags = suiteLogFlags(`crash-child-${TEST_NAME}`);
+  const logFile = logFlags.includes('--log-file') ? logFlags[logFlags.indexOf('--log-file') + 1] : undefined;
   const proc = spawn(
     process.execPath,
-    [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn', ...args],
+    [POSP_BIN, 'start', '--demo', '--data', dir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', ...logFlags, ...args],
     { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(proc);
   let out = '';
+  // What the child printed, then what it logged (in its log file when it has one).
+  const output = (): string => out + (logFile !== undefined && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => {
       live.delete(proc);
@@ -63,7 +72,7 @@ export function startChild(dir: string, args: string[] = []): Promise<Child> {
       const m = /posp: terminals on [^:\s]+:(\d+), admin and monitor on http:\/\/[^:\s]+:(\d+)\/.*recovery replayed (\d+) journal entries in (\d+) ms/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, port: Number(m[1]), adminPort: Number(m[2]), replayed: Number(m[3]), recoveryMs: Number(m[4]), exited, output: () => out });
+        resolve({ proc, port: Number(m[1]), adminPort: Number(m[2]), replayed: Number(m[3]), recoveryMs: Number(m[4]), exited, output });
       }
     };
     proc.stdout!.setEncoding('utf8').on('data', onData);

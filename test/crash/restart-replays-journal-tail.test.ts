@@ -11,12 +11,13 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
 
-const silent = pino({ level: 'silent' });
+const logging = suiteLogging('restart-replays-journal-tail');
+
 const PAN = demoPan(7);
 /** The card's account number (random, read from its card record once the demo set-up exists). */
 let CARD = '';
@@ -69,7 +70,7 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   });
   const start = async (): Promise<RunningSwitch> => {
     const began = Date.now();
-    running = await startSwitch({ ...DEFAULTS, dataDir: dir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent' }, silent);
+    running = await startSwitch({ ...DEFAULTS, dataDir: dir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config }, logging.log);
     t.comment(`switch started in ${Date.now() - began} ms`);
     return running;
   };

@@ -10,13 +10,15 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { archiveDir, backlineDays, dayJournalPath, verifySeal } from '../../src/day-end/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { dayAfter } from '../../src/txn/index.js';
 import { runPosp, sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('cut-over-under-load');
 
 const TOKEN = 'day-end-test-token';
 const TERMINALS = 8;
@@ -55,7 +57,7 @@ async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
 
 t.test('a cut-over in the middle of the load, the ended day sealed and closed by the back line', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-day-end-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' }, logging.log);
   const terms = Array.from({ length: TERMINALS }, (_, i) => new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(60 + i), mid: DEMO.mid, tmk: DEMO.tmk }));
   t.teardown(async () => {
     for (const term of terms) term.close();

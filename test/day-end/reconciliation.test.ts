@@ -12,7 +12,6 @@ import Database from 'better-sqlite3';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { SettlementSide, UploadRecord } from '../../src/codec/index.js';
 import { RECONCILIATION_HEADER, reconcileDay, type ReconciliationItem } from '../../src/day-end/index.js';
 import { DEMO_ZMK, SETTLEMENT_COLUMNS } from '../../src/hostsim/index.js';
@@ -21,6 +20,9 @@ import { DEMO, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { readSettlement, startSimHost } from '../hostsim/host-client.js';
 import { card, luhnPan, sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('reconciliation');
 
 const offUs: CardData = { pan: luhnPan('621700', 77, 16), expiry: DEMO.expiry, pin: DEMO.pin };
 
@@ -41,8 +43,8 @@ t.teardown(() => {
 const sim = await startSimHost(simDir, ['--log-level', 'warn']);
 t.teardown(() => sim.proc.kill('SIGKILL'));
 const sw = await startSwitch(
-  { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 0, logLevel: 'silent', links: `sim=127.0.0.1:${sim.port}`, zmk: DEMO_ZMK },
-  pino({ level: 'silent' }),
+  { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 0, ...logging.config, links: `sim=127.0.0.1:${sim.port}`, zmk: DEMO_ZMK },
+  logging.log,
 );
 const day1 = sw.businessDate;
 const day2 = dayAfter(day1);

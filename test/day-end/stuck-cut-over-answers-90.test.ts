@@ -14,13 +14,15 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { dayJournalPath } from '../../src/day-end/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { dayAfter } from '../../src/txn/index.js';
 import { sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('stuck-cut-over-answers-90');
 
 /** Holds an exclusive lock on the file where the book will open the next day's journal. */
 function lockDayFile(path: string): Database.Database {
@@ -40,7 +42,7 @@ async function bookStuck(adminPort: number): Promise<void> {
 
 t.test('a stuck cut-over answers 90 past its bound; it completes when the lock goes, and is refused when it does not', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-stuck-cut-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', cutoverAt: 'off', cutoverStuckMs: 300 }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, cutoverAt: 'off', cutoverStuckMs: 300 }, logging.log);
   const early = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(80), mid: DEMO.mid, tmk: DEMO.tmk });
   const late = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(81), mid: DEMO.mid, tmk: DEMO.tmk });
   t.teardown(async () => {

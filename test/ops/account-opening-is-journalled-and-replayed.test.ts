@@ -9,13 +9,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import { auditLedger } from '../../src/ledger/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, StateStore, demoPan, demoTid, entriesOfType } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 import { ADMIN_TOKEN, eventually } from './api-harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('account-opening-is-journalled-and-replayed');
 
 /** An on-us number past the demo's 100,000 cards. */
 const PAN = demoPan(200_000);
@@ -25,7 +27,7 @@ const SALE = 12_345;
 t.test('an account opened through the API is journalled, refused any change, replayed and closed at day end', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-account-opening-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const start = () => startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: ADMIN_TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const start = () => startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: ADMIN_TOKEN, cutoverAt: 'off' }, logging.log);
   const api = async (sw: RunningSwitch, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`http://127.0.0.1:${sw.adminPort}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: await res.json() };

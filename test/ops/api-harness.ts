@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Test } from 'tap';
 import { DEFAULTS, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
 
 export const ADMIN_TOKEN = 'reference-api-test-admin-token-0123';
 
@@ -28,10 +29,14 @@ export interface ApiSwitch {
   tokenOf(role: 'viewer' | 'operator' | 'admin'): Promise<string>;
 }
 
-/** The demo switch with an admin token; `t.teardown` closes it and deletes its data. */
-export async function startApiSwitch(t: Test, config: Partial<SwitchConfig> = {}, log: Logger = pino({ level: 'silent' })): Promise<ApiSwitch> {
+/**
+ * The demo switch with an admin token; `t.teardown` closes it and deletes its data. It logs as
+ * test/suite-log.ts says; a test that reads the main thread's lines passes its own `log`.
+ */
+export async function startApiSwitch(t: Test, config: Partial<SwitchConfig> = {}, log?: Logger): Promise<ApiSwitch> {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-reference-api-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: ADMIN_TOKEN, cutoverAt: 'off', ...config }, log);
+  const logging = suiteLogging();
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: ADMIN_TOKEN, cutoverAt: 'off', ...config }, log ?? logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -8,12 +8,14 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('console-in-chromium');
 
 const TOKEN = 'console-test-admin-token-0123456789';
 const CHROMIUM = process.env.POSP_CHROMIUM ?? '/usr/bin/chromium';
@@ -49,7 +51,7 @@ const card = (n: number) => ({ pan: demoPan(n), expiry: DEMO.expiry, pin: DEMO.p
 t.test('the console in Chromium', async (t) => {
   t.ok(existsSync(CHROMIUM), `Chromium is installed at ${CHROMIUM} (.ci/run installs Debian's)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-console-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' }, logging.log);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const terminals: SimTerminal[] = [];
   t.teardown(async () => {

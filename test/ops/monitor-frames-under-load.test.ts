@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import { WebSocketClient, WebSocketRefused } from '../../src/cli/ws-client.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
@@ -16,6 +15,9 @@ import { TAIL_PER_SECOND, type MonitorFrame } from '../../src/ops/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('monitor-frames-under-load');
 
 const TOKEN = 'monitor-test-admin-token';
 const TERMINALS = 4;
@@ -23,7 +25,7 @@ const LOAD_MS = 4_500;
 
 t.test('a monitor client receives a frame a second, with the load it is under and cards only masked', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-monitor-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' }, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -8,13 +8,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { LATENCY_BOUNDS_S, renderMetrics } from '../../src/ops/index.js';
 import { DEMO, demoOffUsPan, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { sleep } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('prometheus-metrics');
 
 interface Series {
   name: string;
@@ -107,8 +109,8 @@ t.test('renderMetrics writes labelled samples and histograms as the format says'
 t.test('after known sales, /metrics counts them by type and code, with cumulative histograms', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-metrics-'));
   const sw = await startSwitch(
-    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, hostSim: true, hostSimPort: 0, logLevel: 'silent', adminToken: 'metrics-test', cutoverAt: 'off' },
-    pino({ level: 'silent' }),
+    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, hostSim: true, hostSimPort: 0, ...logging.config, adminToken: 'metrics-test', cutoverAt: 'off' },
+    logging.log,
   );
   t.teardown(async () => {
     await sw.close();

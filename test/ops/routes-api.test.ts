@@ -6,16 +6,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import t, { type Test } from 'tap';
 import { DEMO_OFF_US_ROUTE } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch, type SwitchConfig } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('routes-api');
 
 const TOKEN = 'routes-api-test-token-0123456789';
 
 async function start(t: Test, config: Partial<SwitchConfig>): Promise<RunningSwitch> {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-routes-api-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, workers: 1, logLevel: 'silent', ...config }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, workers: 1, ...logging.config, ...config }, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

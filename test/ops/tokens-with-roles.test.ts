@@ -9,16 +9,18 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { DEMO_OFF_US_ROUTE } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { runPosp } from '../switch/harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('tokens-with-roles');
 
 const BOOTSTRAP = 'bootstrap-admin-token-for-roles';
 
 t.test('tokens made through the API carry a role, are kept hashed and can be revoked', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-tokens-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: BOOTSTRAP, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: BOOTSTRAP, cutoverAt: 'off' }, logging.log);
   t.teardown(async () => {
     await sw.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -8,16 +8,18 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('transactions-and-reports-api');
 
 const TOKEN = 'search-api-test-token';
 
 t.test('transaction search and daily reports over the admin API', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-search-api-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', adminToken: TOKEN, cutoverAt: 'off' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, adminToken: TOKEN, cutoverAt: 'off' }, logging.log);
   const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(90), mid: DEMO.mid, tmk: DEMO.tmk });
   t.teardown(async () => {
     term.close();

@@ -11,13 +11,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { TerminalMessage, decodeTerminalFrame, encodeTerminalFrame, parseBalance } from '../../src/codec/index.js';
 import { SimTerminal, type CardData, type FrameTransport } from '../../src/loadgen/terminal.js';
 import { DesKey, computeMac } from '../../src/security/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, InProcessSwitch, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 import { luhnCheckDigit } from '../../src/txn/index.js';
+import { suiteLogging } from '../suite-log.js';
 
 /** `bin/posp.js`, for tests that run the switch, the host simulator or a command as a child process. */
 export const POSP_BIN = fileURLToPath(new URL('../../../bin/posp.js', import.meta.url));
@@ -75,10 +75,8 @@ export interface InProcessDemo extends Demo<InProcessSwitch> {
 /** Starts the real switch with the demo set-up; `t.teardown` closes it and deletes its data. */
 export async function startDemo(t: HasTeardown): Promise<Demo> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-switch-test-'));
-  const sw = await startSwitch(
-    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent' },
-    pino({ level: 'silent' }),
-  );
+  const logging = suiteLogging();
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config }, logging.log);
   t.teardown(async () => {
     await sw.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import pino from 'pino';
 import t from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, demoPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('inline-pipeline');
 
 t.test('--workers 0 runs the same pipeline on the acceptor thread', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posp-inline-'));
-  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 0, logLevel: 'silent' }, pino({ level: 'silent' }));
+  const sw = await startSwitch({ ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 0, ...logging.config }, logging.log);
   t.teardown(async () => {
     await sw.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

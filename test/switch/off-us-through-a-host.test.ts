@@ -10,7 +10,6 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { parseBalance } from '../../src/codec/index.js';
 import { DEMO_ZMK } from '../../src/hostsim/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
@@ -19,6 +18,9 @@ import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { readSettlement, startSimHost } from '../hostsim/host-client.js';
 import { startChild } from '../crash/crash-harness.js';
 import { luhnPan, sleep } from './harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('off-us-through-a-host');
 
 const offUs = { pan: luhnPan('621700', 42, 16), expiry: DEMO.expiry, pin: DEMO.pin };
 
@@ -39,8 +41,8 @@ for (const workers of [1, 0]) {
     const sim = await startSimHost(simDir, ['--log-level', 'warn']);
     const dataDir = mkdtempSync(join(tmpdir(), 'posp-offus-'));
     const sw = await startSwitch(
-      { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers, logLevel: 'silent', links: `sim=127.0.0.1:${sim.port}`, zmk: DEMO_ZMK },
-      pino({ level: 'silent' }),
+      { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers, ...logging.config, links: `sim=127.0.0.1:${sim.port}`, zmk: DEMO_ZMK },
+      logging.log,
     );
     const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(3), mid: DEMO.mid, tmk: DEMO.tmk });
     t.teardown(async () => {

@@ -8,13 +8,15 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { DEMO_ZMK } from '../../src/hostsim/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, DEMO_OFF_US_ROUTE, demoOffUsPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { readSettlement, startSimHost } from '../hostsim/host-client.js';
 import { sleep } from './harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('shunting-and-failover');
 
 const TERMINALS = 10;
 const SALES = 1000;
@@ -24,8 +26,8 @@ t.test('a 70/30 split, failover when a host dies, and a route change within a se
   const [a, b] = await Promise.all(dirs.map((dir) => startSimHost(dir, ['--log-level', 'warn'])));
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-shunt-'));
   const sw = await startSwitch(
-    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', links: `a=127.0.0.1:${a.port},b=127.0.0.1:${b.port}`, zmk: DEMO_ZMK },
-    pino({ level: 'silent' }),
+    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, links: `a=127.0.0.1:${a.port},b=127.0.0.1:${b.port}`, zmk: DEMO_ZMK },
+    logging.log,
   );
   const terms = Array.from({ length: TERMINALS }, (_, i) => new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(20 + i), mid: DEMO.mid, tmk: DEMO.tmk }));
   t.teardown(async () => {

@@ -10,13 +10,15 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { DEMO_ZMK } from '../../src/hostsim/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
 import { DEMO, DEMO_OFF_US_ROUTE, demoOffUsPan, demoTid } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch } from '../../src/switch/index.js';
 import { readSettlement, startSimHost, type SimProcess } from '../hostsim/host-client.js';
 import { sleep } from './harness.js';
+import { suiteLogging } from '../suite-log.js';
+
+const logging = suiteLogging('stand-in-while-hosts-are-down');
 
 interface Row {
   type: string;
@@ -41,8 +43,8 @@ t.test('stand-in approves within the limit while the host is down, and the host 
 
   const dataDir = mkdtempSync(join(tmpdir(), 'posp-standin-'));
   const sw = await startSwitch(
-    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, logLevel: 'silent', links: `sim=127.0.0.1:${port}`, zmk: DEMO_ZMK },
-    pino({ level: 'silent' }),
+    { ...DEFAULTS, dataDir, posPort: 0, adminPort: 0, demo: true, workers: 1, ...logging.config, links: `sim=127.0.0.1:${port}`, zmk: DEMO_ZMK },
+    logging.log,
   );
   const term = new SimTerminal({ host: '127.0.0.1', port: sw.posPort, tid: demoTid(31), mid: DEMO.mid, tmk: DEMO.tmk });
   t.teardown(async () => {
