@@ -6,7 +6,7 @@
  *   node dist/bench/attack.js [--terminals 50] [--baseline-s 15] [--fuzz-frames 200000] [--fuzz-connections 8]
  *        [--fuzz-on-s 10] [--fuzz-off-s 5] [--cycles 6] [--on-s 5] [--off-s 5] [--flood-concurrency 256] [--flood-rate 0]
  *        [--hot-frames 50000] [--hot-burst 32] [--attacks fuzz,flood,loris,idle,fuzz-hot]
- *        [--loris 200] [--frame-timeout-ms 2000] [--max-per-source 1000] [--attacker-nice 0] [--seed N] [--out bench/results/attack.json]
+ *        [--loris 200] [--frame-timeout-ms 2000] [--max-per-source 1000] [--attacker-nice 0] [--pin] [--seed N] [--out bench/results/attack.json]
  *
  * The switch runs as a child process (`posp start --demo --cutover-at off --api-port off`) on a new
  * temporary data directory, with `--frame-timeout-ms 2000` (a frame not complete 2 s after its first
@@ -68,7 +68,7 @@
  * average; the switch's log lines (warn and above) by message. Reported, never asserted; written
  * to bench/results/attack.json.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -118,6 +118,18 @@ const MAX_PER_SOURCE = num('max-per-source', 1000);
  * either (the spin control shows how far), while the kernel's work for its packets still does.
  */
 const ATTACKER_NICE = num('attacker-nice', 0);
+/**
+ * `--pin`: the switch (every thread) and the normal terminals on CPU 0, each attacker on CPU 1. An
+ * attacker elsewhere on the network takes none of the switch's CPU; pinned apart, this one takes
+ * none either, while the kernel's work for its packets still lands where it lands. Baseline
+ * throughput is then one core's.
+ */
+const PIN = process.argv.includes('--pin');
+
+/** Moves every thread of `pid` (and the threads it starts later) onto `cpu`. */
+function pin(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
 const MAX_FRAME = 2048;
 const SEED = num('seed', 0x5eed1234) >>> 0;
 const OUT = path.resolve(ROOT, argValue('out') ?? 'bench/results/attack.json');
@@ -1248,6 +1260,7 @@ interface Phase {
 async function runAttacker(kind: AttackKind, port: number, t0: number, phase: Phase, plan: { onS: number; offS: number; cycles: number; maxS: number }, down: () => boolean): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--attacker', JSON.stringify({ kind, port, seed: SEED } satisfies AttackerArgs), ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   if (ATTACKER_NICE !== 0 && child.pid !== undefined) os.setPriority(child.pid, ATTACKER_NICE);
+  if (PIN && child.pid !== undefined) pin(child.pid, 1);
   const now = () => performance.now() - t0;
   // The fuzz ends by itself (it has sent its frames) and leaves: nothing more goes to it then.
   const tell = (m: ToAttacker) => {
@@ -1333,7 +1346,11 @@ async function main(): Promise<void> {
   let finalHealth = 0;
   let finalGauges: Gauges | undefined;
   try {
-    console.log(`switch pid ${sw.pid}, terminals on ${sw.posPort}; ${TERMINALS} normal terminals selling; load average ${loadavgAtStart.join(' ')}`);
+    if (PIN) {
+      pin(sw.pid, 0);
+      pin(process.pid, 0);
+    }
+    console.log(`switch pid ${sw.pid}, terminals on ${sw.posPort}; ${TERMINALS} normal terminals selling; load average ${loadavgAtStart.join(' ')}${PIN ? '; switch and normal terminals on CPU 0, attackers on CPU 1' : ''}`);
     await load.start(TERMINALS);
     await sleep(2000); // warm-up, not measured
     // The hot fuzz last: it is the one that has brought the switch down (see the report).
@@ -1531,6 +1548,7 @@ function report(r: { sw: Switch; phases: Phase[]; samples: Sample[]; load: Norma
       floodRate: FLOOD_RATE || 'as fast as it can',
       loris: LORIS,
       attackerNice: ATTACKER_NICE,
+      pinned: PIN,
       seed: SEED,
       switchFlags: SWITCH_ARGS.filter((a) => a !== TOKEN),
       sources: { normal: '127.0.0.1', fuzz: FUZZ_SOURCE, flood: FLOOD_SOURCE, loris: LORIS_SOURCE },
@@ -1550,7 +1568,7 @@ function report(r: { sw: Switch; phases: Phase[]; samples: Sample[]; load: Norma
   const lines: string[] = [];
   const sl = (x: Slice) =>
     `${x.tps} TPS, ${x.errors} errors${x.errors ? ' ' + JSON.stringify(x.errorKinds) : ''}, p50 ${x.latencyMs.p50} ms p99 ${x.latencyMs.p99} ms max ${x.latencyMs.max} ms, longest gap ${x.longestGapMs} ms, switch CPU ${x.switchCpuCores} cores; fresh connect+sign-in ${x.freshConnections.tried - x.freshConnections.failed}/${x.freshConnections.tried} ok${x.freshConnections.failed ? ' ' + JSON.stringify(x.freshConnections.failures) : ''}, p50 ${x.freshConnections.ms.p50} ms max ${x.freshConnections.ms.max} ms`;
-  lines.push(`attack bench, ${r.startedAt}; ${os.cpus().length} cores; load average at start ${r.loadavgAtStart.join(' ')}; switch flags ${result.settings.switchFlags.join(' ')}; attacker nice ${ATTACKER_NICE}`);
+  lines.push(`attack bench, ${r.startedAt}; ${os.cpus().length} cores; load average at start ${r.loadavgAtStart.join(' ')}; switch flags ${result.settings.switchFlags.join(' ')}; attacker nice ${ATTACKER_NICE}${PIN ? '; pinned apart (--pin)' : ''}`);
   lines.push(`normal terminals: ${TERMINALS} from 127.0.0.1, one on-us sale outstanding each (TPS: approvals a second); attacks in windows (fuzz ${FUZZ_ON_S} s on / ${FUZZ_OFF_S} s off; flood and slow-loris ${CYCLES} x ${ON_S} s on / ${OFF_S} s off)`);
   for (const p of perPhase) {
     const m = p.switch;
