@@ -173,7 +173,8 @@ export class Acceptor {
   constructor(options: AcceptorOptions) {
     this.options = options;
     this.outboxes = options.workers.map((link) => new Outbox(link.frames, link.bell));
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    // Paused at connect: a connection the firewall refuses is never registered for reading.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   /**
@@ -269,10 +270,10 @@ export class Acceptor {
   private accept(socket: net.Socket): void {
     const source = socket.remoteAddress ?? '';
     if (!this.enabled || this.options.firewall.admit(source) !== null) {
-      socket.destroy();
+      // A reset, not a FIN: nothing of the refused connection lingers on either side.
+      socket.resetAndDestroy();
       return;
     }
-    socket.setNoDelay(true);
     const conn = new Connection(this.newId(), socket);
     this.connections.set(conn.id, conn);
     socket.setTimeout(this.options.idleTimeoutMs);
@@ -292,6 +293,7 @@ export class Acceptor {
       this.connections.delete(conn.id);
       this.options.firewall.release(source);
     });
+    socket.resume();
   }
 
   /**

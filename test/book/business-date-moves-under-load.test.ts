@@ -102,7 +102,11 @@ class Load {
     this.marked = true;
   }
 
-  /** Calls `kill` synchronously right after the 5th request written from now: it lands among requests in flight. */
+  /**
+   * Calls `kill` synchronously right after the 5th request written from now: it lands among
+   * requests in flight. The terminals go on sending until their connections drop, so some requests
+   * are in flight when the switch dies, however quickly it answered the ones before the signal.
+   */
   armKill(kill: () => void): void {
     this.kill = kill;
   }
@@ -133,7 +137,6 @@ class Load {
       if (this.kill && ++this.sentSinceArmed >= 5) {
         const kill = this.kill;
         this.kill = undefined;
-        this.running = false;
         kill();
       }
       let res;
