@@ -157,7 +157,8 @@ export function commandArgs(args: readonly string[], allowed: readonly string[])
     }
     const name = args[i].slice(2);
     const value = args[++i];
-    if (!allowed.includes(name) || value === undefined) return `--${name} ${value === undefined ? 'needs a value' : 'is not an option'}`;
+    if (!allowed.includes(name)) return `--${name} is not an option`;
+    if (value === undefined) return `--${name} needs a value`;
     options.set(name, value);
   }
   return { positional, options };

@@ -5,7 +5,7 @@ import { LmkCustodian, SecurityError, lmkFileOf } from '../security/index.js';
 import { StateStore } from '../store/index.js';
 import { DEFAULTS } from '../switch/index.js';
 import { localDate } from '../txn/index.js';
-import { adminOf, callAdmin, type Io } from './admin-client.js';
+import { adminOf, callAdmin, commandArgs, type Io } from './admin-client.js';
 
 export const LMK_USAGE = `posp lmk rotate [--data DIR] [--admin http://HOST:PORT] [--token T]
   A new local master key: every stored key (terminal master and working keys, advices' sealed card
@@ -20,13 +20,10 @@ const OPTIONS = ['data', 'admin', 'token'];
 /** `posp lmk rotate`: through the running switch, or on a stopped switch's data directory. */
 export async function lmkCommand(args: string[], io: Io): Promise<number> {
   const [action, ...rest] = args;
-  const options = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const [flag, value] = [rest[i], rest[i + 1]];
-    if (!flag.startsWith('--') || !OPTIONS.includes(flag.slice(2))) return usage(`${flag} is not an option`, io);
-    if (value === undefined) return usage(`${flag} needs a value`, io);
-    options.set(flag.slice(2), value);
-  }
+  const parsed = commandArgs(rest, OPTIONS);
+  if (typeof parsed === 'string') return usage(parsed, io);
+  const { positional, options } = parsed;
+  if (positional.length > 0) return usage(`${positional[0]} is not an option`, io);
   if (action !== 'rotate') return usage(action === undefined ? 'lmk needs an action' : `no lmk action ${action}`, io);
   const dataDir = options.get('data') ?? process.env.POSP_DATA ?? DEFAULTS.dataDir;
   if (!existsSync(lmkFileOf(dataDir)) || !existsSync(join(dataDir, 'state'))) {

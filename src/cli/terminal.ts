@@ -1,7 +1,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { componentCheckValue, componentsProblem } from '../security/index.js';
-import { adminOf, callAdmin, type Io } from './admin-client.js';
+import { adminOf, callAdmin, commandArgs, type Io } from './admin-client.js';
 
 export const TERMINAL_USAGE = `posp terminal tmk-import TID [--components 2|3] [--kcv HEX] [--admin http://HOST:PORT] [--token T]
   Sets a terminal's master key from the clear components its key custodians hold (default 2). Each
@@ -23,13 +23,10 @@ export async function terminalCommand(args: string[], io: Io & { stdin: Input })
   const [action, tid, ...rest] = args;
   if (action !== 'tmk-import') return usage(action === undefined ? 'terminal needs an action' : `no terminal action ${action}`, io);
   if (tid === undefined || tid.startsWith('--')) return usage('tmk-import needs the terminal id', io);
-  const options = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const [flag, value] = [rest[i], rest[i + 1]];
-    if (!flag.startsWith('--') || !OPTIONS.includes(flag.slice(2))) return usage(`${flag} is not an option`, io);
-    if (value === undefined) return usage(`${flag} needs a value`, io);
-    options.set(flag.slice(2), value);
-  }
+  const parsed = commandArgs(rest, OPTIONS);
+  if (typeof parsed === 'string') return usage(parsed, io);
+  const { positional, options } = parsed;
+  if (positional.length > 0) return usage(`${positional[0]} is not an option`, io);
   const count = Number(options.get('components') ?? 2);
   if (count !== 2 && count !== 3) return usage('--components is 2 or 3', io);
   const kcv = options.get('kcv')?.toUpperCase();
