@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { Doorbell } from '../ring/index.js';
+import { Doorbell, Ring } from '../ring/index.js';
+import { BinaryWriter, writeEntry, type JournalEntry } from '../store/index.js';
 import type { ApplyThreadData, ApplyThreadMessage } from './apply-thread.js';
 import { BookGauges, Throttle, canRestorePriority, currentNice, setThreadNice } from './pressure.js';
 
@@ -7,12 +8,19 @@ import { BookGauges, Throttle, canRestorePriority, currentNice, setThreadNice } 
 export const APPLY_INTERVAL_MS = 50;
 /** The apply thread's nice value while LMDB keeps up: it then takes only CPU the answering threads leave. */
 const RELAXED_NICE = 19;
+/**
+ * Bytes of the ring that carries committed entries to the apply thread: room for well over the
+ * most entries LMDB may fall behind by (MAX_APPLY_LAG, ~600 bytes each), so it is full only
+ * when entries are unusually large; those the thread reads back from the journal.
+ */
+export const APPLY_FEED_BYTES = 16 * 1024 * 1024;
 
 /**
- * The book's handle on the thread that applies durable journal entries to LMDB. The book only
- * says how far the journal is durable (one atomic store per fsync, no message, no wake-up); the
- * thread reads those entries back from the journal and applies them in its own time, so a large
- * LMDB transaction never stalls the thread that answers terminals.
+ * The book's handle on the thread that applies durable journal entries to LMDB. The book hands
+ * each committed group over in the entries' binary layout (a ring, no message, no wake-up) and
+ * says how far the journal is durable (one atomic store per fsync); the thread applies what is
+ * durable in its own time, so a large LMDB transaction never stalls the thread that answers
+ * terminals. What the ring had no room for, the thread reads back from the journal.
  *
  * Its priority is steered by how far it is behind: lowest while it keeps up (answers first), the
  * process's own once it falls half the bound behind or the WAL passes half its limit, so a busy
@@ -21,6 +29,8 @@ const RELAXED_NICE = 19;
 export class Applier {
   private readonly thread: Worker;
   private readonly bell = Doorbell.create();
+  private readonly feedRing: Ring;
+  private readonly writer = new BinaryWriter(4096);
   private readonly waiters: { seq: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private stopped: Promise<void> | undefined;
   /** The thread has checkpointed the journal since the book last finished a checkpoint. */
@@ -38,11 +48,13 @@ export class Applier {
     appliedSeq: number,
     private readonly gauges: BookGauges,
     intervalMs = APPLY_INTERVAL_MS,
+    feedBytes = APPLY_FEED_BYTES,
   ) {
     gauges.durable = appliedSeq;
     gauges.applied = appliedSeq;
     this.nice = this.urgentNice;
-    const data: ApplyThreadData = { dataDir, journalPath, gauges: gauges.sab, bell: this.bell.sab, intervalMs };
+    this.feedRing = Ring.create(feedBytes);
+    const data: ApplyThreadData = { dataDir, journalPath, gauges: gauges.sab, bell: this.bell.sab, feed: this.feedRing.sab, intervalMs };
     this.thread = new Worker(new URL('./apply-thread.js', import.meta.url), { workerData: data });
     this.thread.on('message', (msg: ApplyThreadMessage) => {
       if (msg.fatal !== undefined) this.fail(msg.fatal);
@@ -54,6 +66,20 @@ export class Applier {
     this.thread.on('exit', (code) => {
       if (this.stopped === undefined) this.fail(`apply thread exited with code ${code}`);
     });
+  }
+
+  /**
+   * Hands a committed group to the thread, in seq order. An entry the ring has no room for is
+   * left out: the thread finds the gap by its seqs and reads those entries from the journal.
+   */
+  feed(entries: readonly JournalEntry[]): void {
+    const ring = this.feedRing;
+    for (const entry of entries) {
+      const w = this.writer.reset();
+      writeEntry(w, entry);
+      if (w.pos <= ring.maxMessageSize) ring.push(0, w.buf, 0, w.pos);
+    }
+    ring.flush();
   }
 
   /** Every entry up to `seq` is durable in the journal: LMDB may now have it. */

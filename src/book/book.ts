@@ -19,6 +19,8 @@ export interface BookOptions {
   applyIntervalMs?: number;
   /** Apply durable entries to LMDB on this thread, after each sync, instead of on an apply thread (the in-process harness). */
   applyInline?: boolean;
+  /** Bytes of the ring that hands committed entries to the apply thread (tests make it small to show the journal read-back). */
+  applyFeedBytes?: number;
   /** Most entries the book may have entered that LMDB does not hold yet; past it, it admits no more proposals. */
   maxApplyLag?: number;
   /** Most bytes the day's WAL file may take; the book admits no more proposals while it is near. */
@@ -109,7 +111,7 @@ export class Book {
     this.gauges.applied = this.durableSeq;
     this.journal = this.openJournal(this.date);
     this.risk.load(this.state, this.journal.path);
-    if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.gauges, this.options.applyIntervalMs);
+    if (!this.options.applyInline) this.applier = new Applier(this.dataDir, this.journal.path, this.durableSeq, this.gauges, this.options.applyIntervalMs, this.options.applyFeedBytes);
     return tail.entries.length;
   }
 
@@ -354,14 +356,15 @@ export class Book {
     this.gauges.walBytes = walBytes;
     if (walBytes >= this.walHighBytes) this.walFull = true;
     this.finishCheckpoint();
+    this.applier?.feed(this.group);
     this.applier?.steer(this.lastSeq);
     for (const entry of this.group) this.written.push(entry);
     this.group.length = 0;
   }
 
   /**
-   * Makes every committed entry durable (one fdatasync per day's file, off this thread) and hands
-   * them to LMDB; resolves with them. One at a time: groups committed meanwhile wait for the next.
+   * Makes every committed entry durable (one fdatasync per day's file, off this thread) and lets
+   * LMDB have them; resolves with them. One at a time: groups committed meanwhile wait for the next.
    * LMDB runs behind the journal: the journal's fsync never waits for LMDB, LMDB never holds an
    * entry the journal could lose, and a crash in between is repaired by `recover()`.
    */

@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /** Cells of the book's gauges, each on its own 64-byte line (different threads write them). */
@@ -15,7 +15,8 @@ const THROTTLED_SINCE = 9;
 const CUTOVER_SINCE = 10;
 const CUTOVER_STUCK_MS = 11;
 const LAST_CUTOVER_US = 12;
-const CELLS = 13;
+const READ_BACK = 13;
+const CELLS = 14;
 const STRIDE = 8;
 /** Upper bounds (ms) of the journal fsync latency histogram's buckets; one more bucket counts what is above. */
 export const FSYNC_BOUNDS_MS: readonly number[] = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -175,6 +176,15 @@ export class BookGauges {
     this.set(APPLY_NICE, nice);
   }
 
+  /** Entries the apply thread read back from the journal because the book's feed had no room for them. */
+  get readBack(): number {
+    return this.get(READ_BACK);
+  }
+
+  set readBack(entries: number) {
+    this.set(READ_BACK, entries);
+  }
+
   /**
    * Reads durable before applied: applied only grows, so the lag read is never more than it was
    * at any one moment.
@@ -212,6 +222,19 @@ export function threadId(): number {
     return Number.isInteger(tid) && tid > 0 ? tid : 0;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Names the calling thread for the kernel (`top -H`, `ps -L`, /proc/PID/task/TID/comm): Node leaves
+ * every thread named after the process, so which thread burns the CPU is otherwise a guess. At
+ * most 15 bytes; where there is no /proc it stays unnamed.
+ */
+export function nameThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+  } catch {
+    // no /proc: a cosmetic loss only
   }
 }
 
