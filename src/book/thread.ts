@@ -3,7 +3,7 @@ import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { StateStore, type JournalEntry, type ReferenceChange } from '../store/index.js';
 import { Book, type ControlChange, type ControlResult } from './book.js';
 import { FeedWriter } from './feed.js';
-import { BookGauges, Throttle } from './pressure.js';
+import { BookGauges, Throttle, nameThread } from './pressure.js';
 import { REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packReferenceNotice, unpackProposal, writeReply, type Reply } from './wire.js';
 
 /** How often pre-auth holds past their days are looked for. */
@@ -67,6 +67,7 @@ interface WorkerRings {
  * lets workers send approvals.
  */
 async function run(data: BookThreadData): Promise<void> {
+  nameThread('posp-book');
   const state = new StateStore(data.dataDir);
   const gauges = BookGauges.attach(data.gauges);
   const book = new Book(state, data.dataDir, {

@@ -2,7 +2,7 @@
 // reconciliation) runs here, so none of it takes CPU time from the front line's event loops.
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLog } from '../switch/log.js';
-import { BookGauges, setThreadNice, threadId } from '../book/index.js';
+import { BookGauges, nameThread, setThreadNice, threadId } from '../book/index.js';
 import { Journal, StateStore } from '../store/index.js';
 import { dayAfter } from '../txn/index.js';
 import { Backline } from './backline.js';
@@ -37,6 +37,7 @@ const RETRY_MS = 5000;
 const BACKGROUND_NICE = 19;
 
 const data = workerData as BacklineThreadData;
+nameThread('posp-backline');
 const log = threadLog(data.logLevel, data.logFile, { sync: false }).child({ part: 'backline' });
 if (!setThreadNice(threadId(), BACKGROUND_NICE)) log.warn('the back line thread could not lower its priority: day-end work competes with the front line');
 const state = new StateStore(data.dataDir);

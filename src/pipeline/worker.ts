@@ -1,5 +1,5 @@
 import { threadLog } from '../switch/log.js';
-import { BookGauges, REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
+import { BookGauges, nameThread, REFERENCE_NOTICE, REPLY_BYTES, emptyReply, packProposal, readReply, unpackReferenceNotice, type Proposal } from '../book/index.js';
 import { HostLinks, type LinkConfig } from '../channels/index.js';
 import { Doorbell, Outbox, Ring } from '../ring/index.js';
 import { LmkGeneration, SecurityModule, loadLmk, type LmkSource } from '../security/index.js';
@@ -50,6 +50,7 @@ const ID_MASK = (1 << ID_BITS) - 1;
  * peer once per burst.
  */
 export default async function serve(data: WorkerData): Promise<void> {
+  nameThread(`posp-worker-${data.index}`);
   const log = threadLog(data.logLevel, data.logFile, { sync: false, base: { worker: data.index } });
   const state = new StateStore(data.dataDir);
   // The generation is read before the files: what this worker then says it holds, it holds.
