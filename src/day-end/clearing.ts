@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import type { Merchant } from '../store/index.js';
+import { stateTable, type Merchant } from '../store/index.js';
 import { rowsOf, sqlString, withDuckDb } from './duckdb.js';
 import { backlineDir, csvLine, dayDir, writeAtomically } from './files.js';
 import { dayParquet } from './parquet.js';
@@ -146,7 +146,7 @@ async function merchantCategories(dataDir: string, mids: readonly string[]): Pro
   if (mids.length === 0) return () => undefined;
   const root = open({ path: join(dataDir, 'state'), readOnly: true, maxDbs: 16, compression: false });
   try {
-    const merchants = root.openDB<Merchant, string>({ name: 'merchants' });
+    const merchants = root.openDB<Merchant, string>(stateTable('merchants'));
     for (const mid of mids) {
       const mcc = merchants.get(mid)?.mcc;
       if (mcc !== undefined) mccs.set(mid, mcc);

@@ -26,6 +26,19 @@ import type {
 
 /** Address space for the state file: a bound on its size, not memory. */
 const MAP_BYTES = 64 * 1024 ** 3;
+/**
+ * The busiest tables keep the property names of their records once, under a symbol key outside
+ * every range of their string keys, and each value refers to them by number: otherwise every value
+ * carries all its property names (a sale's record 571 bytes instead of 328). Not for tables whose
+ * records hold bytes (keys, PIN verifiers, TLVs): msgpackr returns those as a Uint8Array, not a
+ * Buffer, in the value whose read loads the table's structures.
+ */
+const SHARED_STRUCTURES = new Set(['merchants', 'bins', 'accounts', 'txns', 'rrns', 'auths', 'batches']);
+
+/** How a table of the state file is opened, by whichever code opens it: the same encoding everywhere. */
+export function stateTable(name: string): { name: string; sharedStructuresKey?: symbol } {
+  return SHARED_STRUCTURES.has(name) ? { name, sharedStructuresKey: Symbol.for('structures') } : { name };
+}
 
 /** Billers a bill payment can pay (F62 starts with the 4-character code). */
 export interface Biller {
@@ -80,26 +93,26 @@ export class StateStore {
     // One map, large enough never to grow: each time lmdb-js grows the map it maps the file again and
     // keeps the old mappings for buffers still read from them, so every page read before counts again.
     this.root = open({ path: join(dataDir, 'state'), maxDbs: 32, compression: false, noMetaSync: true, mapSize: MAP_BYTES });
-    this.merchants = this.root.openDB({ name: 'merchants' });
-    this.terminals = this.root.openDB({ name: 'terminals' });
-    this.bins = this.root.openDB({ name: 'bins' });
-    this.cards = this.root.openDB({ name: 'cards' });
-    this.accounts = this.root.openDB({ name: 'accounts' });
-    this.txns = this.root.openDB({ name: 'txns' });
-    this.rrns = this.root.openDB({ name: 'rrns' });
-    this.auths = this.root.openDB({ name: 'auths' });
-    this.batches = this.root.openDB({ name: 'batches' });
-    this.discrepancies = this.root.openDB({ name: 'discrepancies' });
-    this.terminalStatus = this.root.openDB({ name: 'terminal-status' });
-    this.parameters = this.root.openDB({ name: 'parameters' });
-    this.billers = this.root.openDB({ name: 'billers' });
-    this.routes = this.root.openDB({ name: 'routes' });
-    this.riskRules = this.root.openDB({ name: 'risk-rules' });
-    this.tokens = this.root.openDB({ name: 'tokens' });
-    this.apiClients = this.root.openDB({ name: 'api-clients' });
-    this.channels = this.root.openDB({ name: 'channels' });
-    this.advices = this.root.openDB({ name: 'advices' });
-    this.meta = this.root.openDB({ name: 'meta' });
+    this.merchants = this.root.openDB(stateTable('merchants'));
+    this.terminals = this.root.openDB(stateTable('terminals'));
+    this.bins = this.root.openDB(stateTable('bins'));
+    this.cards = this.root.openDB(stateTable('cards'));
+    this.accounts = this.root.openDB(stateTable('accounts'));
+    this.txns = this.root.openDB(stateTable('txns'));
+    this.rrns = this.root.openDB(stateTable('rrns'));
+    this.auths = this.root.openDB(stateTable('auths'));
+    this.batches = this.root.openDB(stateTable('batches'));
+    this.discrepancies = this.root.openDB(stateTable('discrepancies'));
+    this.terminalStatus = this.root.openDB(stateTable('terminal-status'));
+    this.parameters = this.root.openDB(stateTable('parameters'));
+    this.billers = this.root.openDB(stateTable('billers'));
+    this.routes = this.root.openDB(stateTable('routes'));
+    this.riskRules = this.root.openDB(stateTable('risk-rules'));
+    this.tokens = this.root.openDB(stateTable('tokens'));
+    this.apiClients = this.root.openDB(stateTable('api-clients'));
+    this.channels = this.root.openDB(stateTable('channels'));
+    this.advices = this.root.openDB(stateTable('advices'));
+    this.meta = this.root.openDB(stateTable('meta'));
     this.loadBinLengths();
   }
 
