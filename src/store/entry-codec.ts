@@ -158,10 +158,13 @@ export class NewerFormatError extends Error {
   override name = 'NewerFormatError';
 }
 
-/** How one part of a record is written and read. */
+/**
+ * How one part of a record is written and read. A part may refer to the parts before it in bit
+ * order (`whole`: the effects being written, or as far as they are read) instead of repeating them.
+ */
 export interface PartCodec<V> {
-  write(w: BinaryWriter, value: V): void;
-  read(r: BinaryReader): V;
+  write(w: BinaryWriter, value: V, whole: object): void;
+  read(r: BinaryReader, whole: object): V;
 }
 
 /** One kind of effect: the property of Effects it fills, its presence bit and how its part is written. */
@@ -176,8 +179,12 @@ export interface EffectKind<N extends string = string, V = unknown> {
 /**
  * Version of the effects bytes. It changes only when an existing part's encoding changes: a new
  * kind of effect takes a new presence bit instead, which builds that do not know it refuse.
+ * 2: a transaction record may say its postings, holds and totals are the entry's own (format 1
+ * wrote them twice); bytes of format 1 read as they are, since 1 never wrote what 2 added.
  */
-export const EFFECTS_FORMAT = 1;
+export const EFFECTS_FORMAT = 2;
+/** The oldest format `read` still takes (older bytes are the unversioned reader's). */
+const OLDEST_EFFECTS_FORMAT = 1;
 
 /** Property names go into generated code, so they must be plain identifiers. */
 export const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -239,7 +246,7 @@ function compileEffectsWriter<T>(kinds: readonly EffectKind[]): (w: BinaryWriter
   const mask = kinds.map((k) => `(e.${k.name} !== undefined ? ${1 << k.bit} : 0)`).join(' | ') || '0';
   const parts = kinds.map((k, i) => {
     deps[`write${i}`] = k.codec.write;
-    return `  if (e.${k.name} !== undefined) write${i}(w, e.${k.name});`;
+    return `  if (e.${k.name} !== undefined) write${i}(w, e.${k.name}, e);`;
   });
   return compileFunction(deps, `return function writeEffects(w, e) {
   w.u8(${EFFECTS_FORMAT});
@@ -257,11 +264,11 @@ function compileEffectsReader<T>(kinds: readonly EffectKind[], versioned: boolea
   };
   const parts = kinds.map((k, i) => {
     deps[`read${i}`] = versioned ? k.codec.read : (k.unversioned ?? k.codec.read);
-    return `  if ((mask & ${1 << k.bit}) !== 0) e.${k.name} = read${i}(r);`;
+    return `  if ((mask & ${1 << k.bit}) !== 0) e.${k.name} = read${i}(r, e);`;
   });
   const header = versioned
     ? `  const version = r.u8();
-  if (version !== ${EFFECTS_FORMAT}) throw unknownVersion(version);
+  if (version > ${EFFECTS_FORMAT} || version < ${OLDEST_EFFECTS_FORMAT}) throw unknownVersion(version);
   const mask = r.u32();`
     : '  const mask = r.u8();';
   return compileFunction(deps, `return function ${versioned ? 'readEffects' : 'readUnversionedEffects'}(r) {
@@ -275,7 +282,7 @@ ${parts.join('\n')}
 
 function unknownVersion(version: number): Error {
   return version > EFFECTS_FORMAT
-    ? new NewerFormatError(`effects written by a newer format (version ${version}); this build reads version ${EFFECTS_FORMAT}`)
+    ? new NewerFormatError(`effects written by a newer format (version ${version}); this build reads versions ${OLDEST_EFFECTS_FORMAT} to ${EFFECTS_FORMAT}`)
     : new Error(`effects bytes start with version ${version}, which no build writes`);
 }
 
@@ -288,7 +295,10 @@ function writePostings(w: BinaryWriter, legs: readonly Posting[]): void {
 }
 
 function readPostings(r: BinaryReader): Posting[] {
-  const n = r.u16();
+  return readLegs(r, r.u16());
+}
+
+function readLegs(r: BinaryReader, n: number): Posting[] {
   const legs: Posting[] = [];
   for (let i = 0; i < n; i++) legs.push({ account: r.str(), amount: r.f64() });
   return legs;
@@ -344,9 +354,17 @@ const T_REQUIREMENT = 64;
 const T_ISSUER = 128;
 const T_HOST = 256;
 const T_STAND_IN = 512;
-const T_KNOWN = 1023;
+// Format 2: the record's holds and totals are the entry's own (effects.holds, effects.totals).
+const T_SAME_HOLDS = 1024;
+const T_SAME_TOTALS = 2048;
+const T_KNOWN = 4095;
+/** In place of the record's postings count: they are the entry's own (effects.postings). Format 2. */
+const SAME_POSTINGS = 0xffff;
 
-function writeTxn(w: BinaryWriter, t: TxnRecord): void {
+function writeTxn(w: BinaryWriter, t: TxnRecord, whole: object): void {
+  const e = whole as Effects;
+  const sameHolds = t.holds !== undefined && e.holds !== undefined && samePostings(t.holds, e.holds);
+  const sameTotals = t.totals !== undefined && e.totals !== undefined && sameTotalsDelta(t.totals, e.totals);
   w.str(t.key);
   w.f64(t.seq);
   w.str(t.type);
@@ -364,11 +382,13 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
   w.str(t.responseCode);
   w.str(t.status);
   w.str(t.mabHash);
-  writePostings(w, t.postings);
+  if (e.postings !== undefined && samePostings(t.postings, e.postings)) w.u16(SAME_POSTINGS);
+  else writePostings(w, t.postings);
   const mask =
-    (t.holds ? T_HOLDS : 0) |
+    (sameHolds ? T_SAME_HOLDS : t.holds ? T_HOLDS : 0) |
+    (sameTotals ? T_SAME_TOTALS : 0) |
     (t.changed ? T_CHANGED : 0) |
-    (t.totals ? T_TOTALS : 0) |
+    (t.totals && !sameTotals ? T_TOTALS : 0) |
     (t.balance !== undefined ? T_BALANCE : 0) |
     (t.refunded !== undefined ? T_REFUNDED : 0) |
     (t.originalKey !== undefined ? T_ORIGINAL_KEY : 0) |
@@ -377,7 +397,7 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
     (t.host !== undefined ? T_HOST : 0) |
     (t.host?.standIn ? T_STAND_IN : 0);
   w.u32(mask);
-  if (t.holds) writePostings(w, t.holds);
+  if (t.holds && !sameHolds) writePostings(w, t.holds);
   if (t.changed) {
     w.u16(t.changed.length);
     for (const c of t.changed) {
@@ -386,7 +406,7 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
       w.str(c.to);
     }
   }
-  if (t.totals) writeTotals(w, t.totals);
+  if (t.totals && !sameTotals) writeTotals(w, t.totals);
   if (t.balance !== undefined) w.f64(t.balance);
   if (t.refunded !== undefined) w.f64(t.refunded);
   if (t.originalKey !== undefined) w.str(t.originalKey);
@@ -402,18 +422,20 @@ function writeTxn(w: BinaryWriter, t: TxnRecord): void {
   }
 }
 
-function readTxn(r: BinaryReader): TxnRecord {
-  const t = readTxnFields(r);
-  return readTxnParts(r, t, r.u32());
+/** The record's postings, holds and totals may be the entry's own: then the same objects as in `whole`. */
+function readTxn(r: BinaryReader, whole: object): TxnRecord {
+  const e = whole as Effects;
+  const t = readTxnFields(r, e);
+  return readTxnParts(r, t, r.u32(), e);
 }
 
 /** Before effects had a version, the transaction record's mask was a u8. */
 function readUnversionedTxn(r: BinaryReader): TxnRecord {
-  const t = readTxnFields(r);
-  return readTxnParts(r, t, r.u8());
+  const t = readTxnFields(r, NO_EFFECTS);
+  return readTxnParts(r, t, r.u8(), NO_EFFECTS);
 }
 
-function readTxnFields(r: BinaryReader): TxnRecord {
+function readTxnFields(r: BinaryReader, e: Effects): TxnRecord {
   return {
     key: r.str(),
     seq: r.f64(),
@@ -432,15 +454,39 @@ function readTxnFields(r: BinaryReader): TxnRecord {
     responseCode: r.str(),
     status: r.str() as TxnStatus,
     mabHash: r.str(),
-    postings: readPostings(r),
+    postings: readTxnPostings(r, e),
   };
 }
 
-function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number): TxnRecord {
+function readTxnPostings(r: BinaryReader, e: Effects): Posting[] {
+  const n = r.u16();
+  return n === SAME_POSTINGS ? entryOwn(e.postings, 'postings') : readLegs(r, n);
+}
+
+function entryOwn<V>(value: V | undefined, name: string): V {
+  if (value === undefined) throw new RangeError(`a transaction record refers to the entry's ${name}, which it has none of`);
+  return value;
+}
+
+function samePostings(a: readonly Posting[], b: readonly Posting[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].account !== b[i].account || a[i].amount !== b[i].amount) return false;
+  return true;
+}
+
+function sameTotalsDelta(a: TotalsDelta, b: TotalsDelta): boolean {
+  return a === b || (a.domestic === b.domestic && a.debitAmount === b.debitAmount && a.debitCount === b.debitCount && a.creditAmount === b.creditAmount && a.creditCount === b.creditCount);
+}
+
+const NO_EFFECTS: Effects = {};
+
+function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number, e: Effects): TxnRecord {
   if ((mask & ~T_KNOWN) !== 0) {
     throw new NewerFormatError(`transaction record written by a newer format: presence bits 0x${((mask & ~T_KNOWN) >>> 0).toString(16)} name parts this build does not know`);
   }
   if (mask & T_HOLDS) t.holds = readPostings(r);
+  else if (mask & T_SAME_HOLDS) t.holds = entryOwn(e.holds, 'holds');
   if (mask & T_CHANGED) {
     const n = r.u16();
     const changed: StatusChange[] = [];
@@ -448,6 +494,7 @@ function readTxnParts(r: BinaryReader, t: TxnRecord, mask: number): TxnRecord {
     t.changed = changed;
   }
   if (mask & T_TOTALS) t.totals = readTotals(r);
+  else if (mask & T_SAME_TOTALS) t.totals = entryOwn(e.totals, 'totals');
   if (mask & T_BALANCE) t.balance = r.f64();
   if (mask & T_REFUNDED) t.refunded = r.f64();
   if (mask & T_ORIGINAL_KEY) t.originalKey = r.str();

@@ -40,6 +40,7 @@ export {
   BinaryReader,
   BinaryWriter,
   EFFECTS,
+  EFFECTS_FORMAT,
   EffectsCodec,
   NewerFormatError,
   decodeEffects,

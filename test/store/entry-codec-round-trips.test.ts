@@ -152,6 +152,30 @@ t.test('a plain sale with postings, totals and txn round-trips exactly', async (
   t.notOk('holds' in back.effects.txn!, 'absent txn parts stay absent');
 });
 
+t.test("a transaction record's postings, holds and totals that are the entry's own are written once", async (t) => {
+  const legs = [{ account: 'C:6222020000000007', amount: -4321 }, { account: 'M:898310148160001', amount: 4321 }];
+  const holds = [{ account: 'C:6222020000000007', amount: 100 }];
+  const totals = { domestic: true, debitAmount: 4321, debitCount: 1, creditAmount: 0, creditCount: 0 };
+  // Equal by value, not the same objects: what a worker builds and a ring carries.
+  const shared: Effects = { postings: legs, holds, totals, txn: txn({ postings: structuredClone(legs), holds: structuredClone(holds), totals: { ...totals } }) };
+  const own: Effects = { postings: legs, holds, totals, txn: txn({ postings: [legs[0]], holds: [{ ...holds[0], amount: 99 }], totals: { ...totals, debitCount: 2 } }) };
+  const sharedBytes = Buffer.from(encodeEffects(shared));
+  const ownBytes = Buffer.from(encodeEffects(own));
+  t.ok(sharedBytes.length < ownBytes.length - 80, `written once: ${sharedBytes.length} bytes against ${ownBytes.length} with the record's own`);
+
+  const back = decodeEffects(sharedBytes);
+  t.strictSame(back, shared, 'reads back as it was');
+  t.equal(back.txn!.postings, back.postings, "the record's postings are the entry's");
+  t.equal(back.txn!.holds, back.holds);
+  t.equal(back.txn!.totals, back.totals);
+  t.strictSame(decodeEffects(ownBytes), own, 'a record with postings, holds and totals of its own keeps them');
+
+  // Format 1 wrote every record's parts in full: such bytes read as they are.
+  const format1 = Buffer.from(ownBytes);
+  format1[0] = 1;
+  t.strictSame(decodeEffects(format1), own, 'effects of format 1 still read');
+});
+
 t.test('an entry with every optional part of Effects present round-trips exactly', async (t) => {
   const back = roundTrip(t, FULL);
   t.strictSame(back, FULL);
@@ -181,7 +205,7 @@ t.test('empty effects round-trip as the format version and an empty presence mas
   const e = entry({ effects: {} });
   t.strictSame(roundTrip(t, e), e);
   const bytes = encodeEffects({});
-  t.equal(bytes.toString('hex'), '0100000000', 'version 1, then a u32 mask with no bits set');
+  t.equal(bytes.toString('hex'), '0200000000', 'version 2, then a u32 mask with no bits set');
   t.strictSame(decodeEffects(Buffer.from(bytes)), {});
   // Present-but-empty parts are not "absent": they come back as empty.
   const emptyParts: Effects = { postings: [], holds: [], discrepancies: [], statusUpload: Buffer.alloc(0), terminal: {}, originals: [] };

@@ -14,6 +14,7 @@ import {
   BinaryReader,
   BinaryWriter,
   EFFECTS,
+  EFFECTS_FORMAT,
   ENTRY_SCHEMA,
   JOURNAL_FORMAT,
   Journal,
@@ -240,11 +241,11 @@ t.test("effects bytes of today decode with a codec that knows one more kind; unk
   newerTxn.writeUInt32LE(1 << 20, newerTxn.length - 4);
   t.throws(() => decodeEffects(newerTxn), { name: 'NewerFormatError', message: /transaction record written by a newer format: presence bits 0x100000 / }, 'an unknown part of the transaction record');
 
-  const v2 = Buffer.from(encodeEffects(SALE_EFFECTS));
-  v2[0] = 2;
-  t.throws(() => decodeEffects(v2), { name: 'NewerFormatError', message: /newer format \(version 2\); this build reads version 1/ }, 'an unknown version');
-  v2[0] = 0;
-  t.throws(() => decodeEffects(v2), { name: 'Error', message: /version 0, which no build writes/ }, 'version 0 is no format, not a newer one');
+  const v3 = Buffer.from(encodeEffects(SALE_EFFECTS));
+  v3[0] = 3;
+  t.throws(() => decodeEffects(v3), { name: 'NewerFormatError', message: /newer format \(version 3\); this build reads versions 1 to 2/ }, 'an unknown version');
+  v3[0] = 0;
+  t.throws(() => decodeEffects(v3), { name: 'Error', message: /version 0, which no build writes/ }, 'version 0 is no format, not a newer one');
 
   t.throws(() => EFFECTS.with({ name: 'loyalty', bit: 7, codec: { write: () => {}, read: () => 0 } }), /unused bit/, 'a bit already taken is refused');
   t.throws(() => EFFECTS.with({ name: 'txn', bit, codec: { write: () => {}, read: () => 0 } }), /unique/, 'a name already taken is refused');
@@ -305,7 +306,7 @@ t.test('a file from before formats were recorded reads, and its writer upgrades 
   const db = new Database(path, { readonly: true });
   const blobs = db.prepare('SELECT seq, effects FROM entries ORDER BY seq').all() as { seq: number; effects: Buffer }[];
   db.close();
-  t.same(blobs.map((b) => b.effects[0]), [1, 1, 1, 1], 'every row now holds versioned effects');
+  t.same(blobs.map((b) => b.effects[0]), [EFFECTS_FORMAT, EFFECTS_FORMAT, EFFECTS_FORMAT, EFFECTS_FORMAT], 'every row now holds versioned effects of today');
   t.strictSame(blobs.map((b) => decodeEffects(b.effects)), [...written, entry(4)].map((e) => e.effects), 'which decode to what was written');
   t.strictSame(journalTail(dir, 0).entries, [...written, entry(4)]);
 });
