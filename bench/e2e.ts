@@ -253,7 +253,8 @@ async function startSwitch(): Promise<Switch> {
   // Keep draining its output (a full pipe would stall it); keep what it logs for the report.
   const onLog = (d: Buffer) => {
     for (const line of d.toString().split('\n')) {
-      if (!line.trim()) continue;
+      // The start-up lines (its ports, the demo's admin token) are what it always prints, not news.
+      if (!line.trim() || /^posp: |admin token: /.test(line)) continue;
       sw.logLines++;
       sw.logTail.push(line.slice(0, 300));
       if (sw.logTail.length > 5) sw.logTail.shift();
