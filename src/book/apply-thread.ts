@@ -94,7 +94,6 @@ class DurableEntries {
   private limit = 0;
   /** The last seq of the gap being read from the journal. */
   private gapEnd = 0;
-  private readBack = 0;
 
   constructor(
     private readonly feed: Ring,
@@ -117,8 +116,7 @@ class DurableEntries {
       return batch;
     }
     const read = this.journal.entries(after, this.gapEnd, limit);
-    this.readBack += read.length;
-    this.gauges.readBack = this.readBack;
+    this.gauges.readBack += read.length;
     return read;
   }
 

@@ -48,6 +48,8 @@ export interface PressureSnapshot {
   walLimitBytes: number;
   /** The apply thread's nice value now (19 while it keeps up, 0 while it catches up). */
   applyNice: number;
+  /** Entries the apply thread read back from the journal because the book's feed had no room for them, since start. */
+  readBack: number;
   durableSeq: number;
   appliedSeq: number;
 }
@@ -201,6 +203,7 @@ export class BookGauges {
       walBytes: this.walBytes,
       walLimitBytes: this.walLimitBytes,
       applyNice: this.get(APPLY_NICE),
+      readBack: this.readBack,
       durableSeq,
       appliedSeq,
     };

@@ -425,6 +425,7 @@ function pressureMetrics(p: PressureSnapshot): Metric[] {
     { name: 'posp_journal_wal_bytes', help: "Size of the current day's WAL file after the last commit.", type: 'gauge', value: p.walBytes },
     { name: 'posp_journal_wal_limit_bytes', help: 'Most bytes the WAL file may take.', type: 'gauge', value: p.walLimitBytes },
     { name: 'posp_apply_thread_nice', help: "The apply thread's nice value (19 keeping up, the process's own catching up).", type: 'gauge', value: p.applyNice },
+    { name: 'posp_apply_read_back_entries_total', help: "Entries the apply thread read back from the journal because the book's feed to it was full.", type: 'counter', value: p.readBack },
     { name: 'posp_journal_durable_seq', help: 'Highest journal seq made durable.', type: 'counter', value: p.durableSeq },
     { name: 'posp_lmdb_applied_seq', help: 'Highest journal seq LMDB holds.', type: 'counter', value: p.appliedSeq },
   ];

@@ -197,5 +197,6 @@ t.test('after known sales, /metrics counts them by type and code, with cumulativ
   for (const name of ['posp_apply_lag_entries', 'posp_book_throttled', 'posp_journal_wal_bytes', 'posp_journal_durable_seq', 'posp_lmdb_applied_seq']) {
     t.ok(value(e, name) !== undefined, `pressure metric ${name} still there`);
   }
+  t.equal(value(e, 'posp_apply_read_back_entries_total'), 0, "the apply thread took every entry from the book's feed");
   for (const [name, type] of e.types) if (type === 'counter') t.match(name, /_total$|_seq$/, `counter ${name} is named as a counter`);
 });
