@@ -1,9 +1,7 @@
-import Database from 'better-sqlite3';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ENTRY_SCHEMA, NewerFormatError, type JournalEntry } from '../store/index.js';
-import { UNVERSIONED } from '../store/entry-schema.js';
+import { ENTRY_SCHEMA, journalEntries, type JournalEntry } from '../store/index.js';
 import { FINANCIAL_TYPES, MANAGEMENT_TYPES, type TxnType } from '../txn/index.js';
 import { sqlString, withDuckDb } from './duckdb.js';
 import { dayDir, temporaryBeside } from './files.js';
@@ -123,7 +121,7 @@ async function loadJournal(db: DuckDBConnection, path: string): Promise<number> 
   const entries = await db.createAppender('entries');
   const changes = await db.createAppender('changes');
   let count = 0;
-  for (const entry of readJournal(path)) {
+  for (const entry of journalEntries(path)) {
     appendEntry(entries, entry);
     for (const o of entry.effects.originals ?? []) {
       if (o.status === undefined) continue;
@@ -150,19 +148,3 @@ function appendEntry(appender: DuckDBAppender, entry: JournalEntry): void {
   appender.endRow();
 }
 
-/**
- * A day's entries in seq order, through the journal's own row mapping (effects decoded). Opened
- * read-only: the back line never writes a journal, and `JournalReader` opens its file for writing.
- */
-function* readJournal(path: string): Generator<JournalEntry> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const format = db.pragma('user_version', { simple: true }) as number;
-    if (format > ENTRY_SCHEMA.version) throw new NewerFormatError(`journal ${path} was written by a newer format (${format}); this build knows formats up to ${ENTRY_SCHEMA.version}`);
-    const columns = (db.pragma('table_info(entries)') as { name: string }[]).map((c) => c.name);
-    const rows = ENTRY_SCHEMA.rowReader(columns, format === UNVERSIONED);
-    for (const row of db.prepare(`SELECT ${rows.columns} FROM entries ORDER BY seq`).raw().iterate() as IterableIterator<unknown[]>) yield rows.toEntry(row);
-  } finally {
-    db.close();
-  }
-}

@@ -1,5 +1,6 @@
 import { pack, unpack } from 'msgpackr';
 import type { AdviceChange, Discrepancy, Effects, OriginalUpdate, Posting, ReferenceChange, StatusChange, TotalsDelta, TxnRecord, TxnStatus, UnbalancedSettlement } from './records.js';
+import type { JournalEntry } from './entry-schema.js';
 
 /**
  * A fixed binary layout for journal entries (entry-schema.ts) and their effects (here): every
@@ -160,11 +161,13 @@ export class NewerFormatError extends Error {
 
 /**
  * How one part of a record is written and read. A part may refer to the parts before it in bit
- * order (`whole`: the effects being written, or as far as they are read) instead of repeating them.
+ * order (`whole`: the effects being written, or as far as they are read) and to the fields of the
+ * entry the effects belong to (`entry`, when there is one) instead of repeating them. `version` is
+ * the effects format the bytes were written in.
  */
 export interface PartCodec<V> {
-  write(w: BinaryWriter, value: V, whole: object): void;
-  read(r: BinaryReader, whole: object): V;
+  write(w: BinaryWriter, value: V, whole: object, entry: JournalEntry | undefined): void;
+  read(r: BinaryReader, whole: object, entry: JournalEntry | undefined, version: number): V;
 }
 
 /** One kind of effect: the property of Effects it fills, its presence bit and how its part is written. */
@@ -181,8 +184,10 @@ export interface EffectKind<N extends string = string, V = unknown> {
  * kind of effect takes a new presence bit instead, which builds that do not know it refuse.
  * 2: a transaction record may say its postings, holds and totals are the entry's own (format 1
  * wrote them twice); bytes of format 1 read as they are, since 1 never wrote what 2 added.
+ * 3: a transaction record starts with a u16 naming which of its fields are the entry's own
+ * (its key, seq, type, merchant, terminal, amount, RRN, ...), which it then leaves out.
  */
-export const EFFECTS_FORMAT = 2;
+export const EFFECTS_FORMAT = 3;
 /** The oldest format `read` still takes (older bytes are the unversioned reader's). */
 const OLDEST_EFFECTS_FORMAT = 1;
 
@@ -203,8 +208,10 @@ export function compileFunction<F>(deps: Record<string, unknown>, body: string):
 export class EffectsCodec<T extends object> {
   /** In bit order, which is the order their parts are written in. */
   readonly kinds: readonly EffectKind[];
-  readonly write: (w: BinaryWriter, effects: T) => void;
-  readonly read: (r: BinaryReader) => T;
+  /** Writes effects; given their entry, a part may leave out what the entry holds. */
+  readonly write: (w: BinaryWriter, effects: T, entry?: JournalEntry) => void;
+  /** Reads effects; bytes that refer to their entry's fields need that entry (read up to its effects). */
+  readonly read: (r: BinaryReader, entry?: JournalEntry) => T;
   /** Reads effects stored before the bytes had a version (journal files with user_version 0): a u8 mask, no version byte. */
   readonly readUnversioned: (r: BinaryReader) => T;
   private readonly writer = new BinaryWriter();
@@ -229,33 +236,33 @@ export class EffectsCodec<T extends object> {
     return new EffectsCodec([...this.kinds, kind]);
   }
 
-  /** Effects as journal-row bytes (a view valid until the next call). */
-  encode(effects: T): Buffer {
-    this.write(this.writer.reset(), effects);
+  /** Effects as journal-row bytes (a view valid until the next call); with their entry, the parts it holds are not repeated. */
+  encode(effects: T, entry?: JournalEntry): Buffer {
+    this.write(this.writer.reset(), effects, entry);
     return this.writer.bytes;
   }
 
-  decode(bytes: Buffer): T {
-    return this.read(new BinaryReader(bytes));
+  decode(bytes: Buffer, entry?: JournalEntry): T {
+    return this.read(new BinaryReader(bytes), entry);
   }
 }
 
-function compileEffectsWriter<T>(kinds: readonly EffectKind[]): (w: BinaryWriter, effects: T) => void {
+function compileEffectsWriter<T>(kinds: readonly EffectKind[]): (w: BinaryWriter, effects: T, entry?: JournalEntry) => void {
   const deps: Record<string, unknown> = {};
   // Presence is `!== undefined`, not truthiness: a kind's value may be 0 or ''.
   const mask = kinds.map((k) => `(e.${k.name} !== undefined ? ${1 << k.bit} : 0)`).join(' | ') || '0';
   const parts = kinds.map((k, i) => {
     deps[`write${i}`] = k.codec.write;
-    return `  if (e.${k.name} !== undefined) write${i}(w, e.${k.name}, e);`;
+    return `  if (e.${k.name} !== undefined) write${i}(w, e.${k.name}, e, entry);`;
   });
-  return compileFunction(deps, `return function writeEffects(w, e) {
+  return compileFunction(deps, `return function writeEffects(w, e, entry) {
   w.u8(${EFFECTS_FORMAT});
   w.u32((${mask}) >>> 0);
 ${parts.join('\n')}
 };`);
 }
 
-function compileEffectsReader<T>(kinds: readonly EffectKind[], versioned: boolean): (r: BinaryReader) => T {
+function compileEffectsReader<T>(kinds: readonly EffectKind[], versioned: boolean): (r: BinaryReader, entry?: JournalEntry) => T {
   const known = kinds.reduce((m, k) => m | (1 << k.bit), 0);
   const deps: Record<string, unknown> = {
     unknownVersion,
@@ -264,14 +271,14 @@ function compileEffectsReader<T>(kinds: readonly EffectKind[], versioned: boolea
   };
   const parts = kinds.map((k, i) => {
     deps[`read${i}`] = versioned ? k.codec.read : (k.unversioned ?? k.codec.read);
-    return `  if ((mask & ${1 << k.bit}) !== 0) e.${k.name} = read${i}(r, e);`;
+    return `  if ((mask & ${1 << k.bit}) !== 0) e.${k.name} = read${i}(r, e, entry, version);`;
   });
   const header = versioned
     ? `  const version = r.u8();
   if (version > ${EFFECTS_FORMAT} || version < ${OLDEST_EFFECTS_FORMAT}) throw unknownVersion(version);
   const mask = r.u32();`
-    : '  const mask = r.u8();';
-  return compileFunction(deps, `return function ${versioned ? 'readEffects' : 'readUnversionedEffects'}(r) {
+    : '  const version = 0;\n  const mask = r.u8();';
+  return compileFunction(deps, `return function ${versioned ? 'readEffects' : 'readUnversionedEffects'}(r, entry) {
 ${header}
   if ((mask & ${~known}) !== 0) throw unknownParts(mask);
   const e = {};
@@ -361,27 +368,76 @@ const T_KNOWN = 4095;
 /** In place of the record's postings count: they are the entry's own (effects.postings). Format 2. */
 const SAME_POSTINGS = 0xffff;
 
-function writeTxn(w: BinaryWriter, t: TxnRecord, whole: object): void {
+/**
+ * The fixed fields of a transaction record, in the order they are written; `entry` names the
+ * entry field that usually holds the same value. From format 3 a u16 says, one bit per field in
+ * this order, which of them are the entry's own: those are left out and read back from the entry.
+ */
+const TXN_FIELDS: readonly { name: keyof TxnRecord; kind: 'text' | 'number'; entry?: keyof JournalEntry }[] = [
+  { name: 'key', kind: 'text', entry: 'requestKey' },
+  { name: 'seq', kind: 'number', entry: 'seq' },
+  { name: 'type', kind: 'text', entry: 'type' },
+  { name: 'businessDate', kind: 'text', entry: 'businessDate' },
+  { name: 'mid', kind: 'text', entry: 'mid' },
+  { name: 'tid', kind: 'text', entry: 'tid' },
+  { name: 'batch', kind: 'text', entry: 'batch' },
+  { name: 'stan', kind: 'text', entry: 'stan' },
+  { name: 'panHash', kind: 'text', entry: 'panHash' },
+  { name: 'amount', kind: 'number', entry: 'amount' },
+  { name: 'rrn', kind: 'text', entry: 'rrn' },
+  { name: 'authCode', kind: 'text', entry: 'authCode' },
+  { name: 'date', kind: 'text' },
+  { name: 'time', kind: 'text' },
+  { name: 'responseCode', kind: 'text', entry: 'responseCode' },
+  { name: 'status', kind: 'text' },
+  { name: 'mabHash', kind: 'text' },
+];
+
+if (TXN_FIELDS.some((f, i) => f.entry !== undefined && i >= 16)) throw new Error('a transaction record field taken from its entry needs a bit of the u16');
+
+/** Entry fields a transaction record may take its values from: the entry's layout must have them before its effects. */
+export const TXN_ENTRY_FIELDS: readonly string[] = TXN_FIELDS.flatMap((f) => (f.entry === undefined ? [] : [f.entry]));
+
+/** The u16 of format 3: which of the record's fields equal its entry's (none without an entry). */
+const sameAsEntry: (t: TxnRecord, entry: JournalEntry | undefined) => number = compileFunction(
+  {},
+  `return function sameAsEntry(t, entry) {
+  if (entry === undefined) return 0;
+  return ${TXN_FIELDS.map((f, i) => (f.entry === undefined ? '' : `(t.${f.name} === entry.${f.entry} ? ${1 << i} : 0)`)).filter(Boolean).join(' | ')};
+};`,
+);
+
+/** Writes the fixed fields but those `same` says are the entry's. */
+const writeTxnFields: (w: BinaryWriter, t: TxnRecord, same: number) => void = compileFunction(
+  {},
+  `return function writeTxnFields(w, t, same) {
+${TXN_FIELDS.map((f, i) => `  if ((same & ${1 << i}) === 0) w.${f.kind === 'text' ? 'str' : 'f64'}(t.${f.name});`).join('\n')}
+};`,
+);
+
+/** Reads the fixed fields (those `same` names from `entry`) and the postings, in one object literal: one shape for every record. */
+const readTxnFields: (r: BinaryReader, same: number, entry: JournalEntry | undefined, e: Effects) => TxnRecord = compileFunction(
+  { readTxnPostings: (r: BinaryReader, e: Effects) => readTxnPostings(r, e), entryMissing },
+  `return function readTxnFields(r, same, entry, e) {
+  if (same !== 0 && entry === undefined) throw entryMissing(same);
+  return {
+${TXN_FIELDS.map((f, i) => `    ${f.name}: ${f.entry === undefined ? '' : `(same & ${1 << i}) !== 0 ? entry.${f.entry} : `}r.${f.kind === 'text' ? 'str' : 'f64'}(),`).join('\n')}
+    postings: readTxnPostings(r, e),
+  };
+};`,
+);
+
+function entryMissing(same: number): Error {
+  return new RangeError(`a transaction record takes fields from its entry (0x${same.toString(16)}), and no entry was given to read it with`);
+}
+
+function writeTxn(w: BinaryWriter, t: TxnRecord, whole: object, entry: JournalEntry | undefined): void {
   const e = whole as Effects;
   const sameHolds = t.holds !== undefined && e.holds !== undefined && samePostings(t.holds, e.holds);
   const sameTotals = t.totals !== undefined && e.totals !== undefined && sameTotalsDelta(t.totals, e.totals);
-  w.str(t.key);
-  w.f64(t.seq);
-  w.str(t.type);
-  w.str(t.businessDate);
-  w.str(t.mid);
-  w.str(t.tid);
-  w.str(t.batch);
-  w.str(t.stan);
-  w.str(t.panHash);
-  w.f64(t.amount);
-  w.str(t.rrn);
-  w.str(t.authCode);
-  w.str(t.date);
-  w.str(t.time);
-  w.str(t.responseCode);
-  w.str(t.status);
-  w.str(t.mabHash);
+  const same = sameAsEntry(t, entry);
+  w.u16(same);
+  writeTxnFields(w, t, same);
   if (e.postings !== undefined && samePostings(t.postings, e.postings)) w.u16(SAME_POSTINGS);
   else writePostings(w, t.postings);
   const mask =
@@ -422,40 +478,20 @@ function writeTxn(w: BinaryWriter, t: TxnRecord, whole: object): void {
   }
 }
 
-/** The record's postings, holds and totals may be the entry's own: then the same objects as in `whole`. */
-function readTxn(r: BinaryReader, whole: object): TxnRecord {
+/**
+ * The record's postings, holds and totals may be the entry's own (then the same objects as in
+ * `whole`), and from format 3 its fixed fields may be the entry's.
+ */
+function readTxn(r: BinaryReader, whole: object, entry: JournalEntry | undefined, version: number): TxnRecord {
   const e = whole as Effects;
-  const t = readTxnFields(r, e);
+  const t = readTxnFields(r, version >= 3 ? r.u16() : 0, entry, e);
   return readTxnParts(r, t, r.u32(), e);
 }
 
 /** Before effects had a version, the transaction record's mask was a u8. */
 function readUnversionedTxn(r: BinaryReader): TxnRecord {
-  const t = readTxnFields(r, NO_EFFECTS);
+  const t = readTxnFields(r, 0, undefined, NO_EFFECTS);
   return readTxnParts(r, t, r.u8(), NO_EFFECTS);
-}
-
-function readTxnFields(r: BinaryReader, e: Effects): TxnRecord {
-  return {
-    key: r.str(),
-    seq: r.f64(),
-    type: r.str(),
-    businessDate: r.str(),
-    mid: r.str(),
-    tid: r.str(),
-    batch: r.str(),
-    stan: r.str(),
-    panHash: r.str(),
-    amount: r.f64(),
-    rrn: r.str(),
-    authCode: r.str(),
-    date: r.str(),
-    time: r.str(),
-    responseCode: r.str(),
-    status: r.str() as TxnStatus,
-    mabHash: r.str(),
-    postings: readTxnPostings(r, e),
-  };
 }
 
 function readTxnPostings(r: BinaryReader, e: Effects): Posting[] {
@@ -540,11 +576,12 @@ const EFFECT_KINDS: { readonly [K in keyof Effects]-?: Omit<EffectKind<K, NonNul
 
 export const EFFECTS = new EffectsCodec<Effects>(Object.entries(EFFECT_KINDS).map(([name, kind]) => ({ name, ...kind })));
 
-/** Effects as journal-row bytes (a view valid until the next call). */
-export function encodeEffects(e: Effects): Buffer {
-  return EFFECTS.encode(e);
+/** Effects as journal-row bytes (a view valid until the next call); given their entry, what it holds is not repeated. */
+export function encodeEffects(e: Effects, entry?: JournalEntry): Buffer {
+  return EFFECTS.encode(e, entry);
 }
 
-export function decodeEffects(bytes: Buffer): Effects {
-  return EFFECTS.decode(bytes);
+/** Effects from journal-row bytes; those that take fields from their entry need it. */
+export function decodeEffects(bytes: Buffer, entry?: JournalEntry): Effects {
+  return EFFECTS.decode(bytes, entry);
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { BinaryReader, BinaryWriter, EFFECTS, EffectsCodec, IDENTIFIER, compileFunction } from './entry-codec.js';
+import { BinaryReader, BinaryWriter, EFFECTS, EffectsCodec, IDENTIFIER, TXN_ENTRY_FIELDS, compileFunction } from './entry-codec.js';
 import type { Effects } from './records.js';
 
 /** What a field holds: a float64 / SQLite INTEGER, a string / TEXT, or the entry's effects / BLOB. */
@@ -118,13 +118,22 @@ export class EntrySchema<E extends object> {
     this.fields = fields;
     this.effects = effects;
     this.effectsColumn = effectsFields[0].column;
+    // Effects are written with their entry (they may refer to its fields) and read once the
+    // fields before them are: the fields after them are read into the placeholders.
+    const effectsAt = fields.findIndex((f) => f.kind === 'effects');
+    for (const name of TXN_ENTRY_FIELDS) {
+      const at = fields.findIndex((f) => f.name === name);
+      if (at < 0 || at > effectsAt) throw new Error(`entry field '${name}', which transaction records refer to, must come before the effects`);
+    }
     this.write = compileFunction({ writeEffects: effects.write }, `return function writeEntry(w, e) {
-${fields.map((f) => `  ${f.kind === 'effects' ? 'writeEffects(w, ' : f.kind === 'text' ? 'w.str(' : 'w.f64('}e.${f.name});`).join('\n')}
+${fields.map((f) => `  ${f.kind === 'effects' ? 'writeEffects(w, e.effects, e);' : `${f.kind === 'text' ? 'w.str' : 'w.f64'}(e.${f.name});`}`).join('\n')}
 };`);
     this.read = compileFunction({ readEffects: effects.read }, `return function readEntry(r) {
-  return {
-${fields.map((f) => `    ${f.name}: ${f.kind === 'effects' ? 'readEffects(r)' : f.kind === 'text' ? 'r.str()' : 'r.f64()'},`).join('\n')}
+  const e = {
+${fields.map((f, i) => `    ${f.name}: ${i >= effectsAt ? placeholderSource(f) : f.kind === 'text' ? 'r.str()' : 'r.f64()'},`).join('\n')}
   };
+${fields.slice(effectsAt).map((f) => `  e.${f.name} = ${f.kind === 'effects' ? 'readEffects(r, e)' : f.kind === 'text' ? 'r.str()' : 'r.f64()'};`).join('\n')}
+  return e;
 };`);
     this.createTableSql = `CREATE TABLE entries (\n${fields.map((f) => `  ${columnSql(f, effects)}`).join(',\n')}\n)`;
     this.indexSql = fields
@@ -137,8 +146,8 @@ ${fields.map((f) => `    ${f.name}: ${f.kind === 'effects' ? 'readEffects(r)' : 
 ${fields.map((f) => `    ${f.name}: ${defaultSource(f)},`).join('\n')}
   };
 };`);
-    this.insert = compileFunction({ encodeEffects: (v: Effects) => effects.encode(v) }, `return function insertEntry(stmt, e) {
-  stmt.run(${fields.map((f) => (f.kind === 'effects' ? `encodeEffects(e.${f.name})` : `e.${f.name}`)).join(', ')});
+    this.insert = compileFunction({ encodeEffects: (v: Effects, e: E) => effects.encode(v, e as JournalEntry) }, `return function insertEntry(stmt, e) {
+  stmt.run(${fields.map((f) => (f.kind === 'effects' ? `encodeEffects(e.${f.name}, e)` : `e.${f.name}`)).join(', ')});
 };`);
   }
 
@@ -166,18 +175,25 @@ ${fields.map((f) => `    ${f.name}: ${defaultSource(f)},`).join('\n')}
     const key = `${unversionedEffects ? 'u' : 'v'}:${this.fields.map((f) => (present.has(f.column) ? 1 : 0)).join('')}`;
     let reader = this.rowReaders.get(key);
     if (reader === undefined) {
-      const readEffects = unversionedEffects ? this.effects.readUnversioned : this.effects.read;
+      const readEffects: (r: BinaryReader, entry?: JournalEntry) => Effects = unversionedEffects ? (r) => this.effects.readUnversioned(r) : this.effects.read;
+      const effectsName = this.fields.find((f) => f.kind === 'effects')!.name;
       let at = 0;
+      let effectsSource = '{}';
       const values = this.fields.map((f) => {
         if (!present.has(f.column)) return defaultSource(f);
-        return f.kind === 'effects' ? `decodeEffects(row[${at++}])` : `row[${at++}]`;
+        if (f.kind !== 'effects') return `row[${at++}]`;
+        // Decoded once the entry's other fields are in: the effects may refer to them.
+        effectsSource = `decodeEffects(row[${at++}], e)`;
+        return placeholderSource(f);
       });
       reader = {
         columns: this.fields.filter((f) => present.has(f.column)).map((f) => f.column).join(', '),
-        toEntry: compileFunction({ decodeEffects: (b: Buffer) => readEffects(new BinaryReader(b)) }, `return function toEntry(row) {
-  return {
+        toEntry: compileFunction({ decodeEffects: (b: Buffer, e: E) => readEffects(new BinaryReader(b), e as JournalEntry) }, `return function toEntry(row) {
+  const e = {
 ${this.fields.map((f, i) => `    ${f.name}: ${values[i]},`).join('\n')}
   };
+  e.${effectsName} = ${effectsSource};
+  return e;
 };`),
       };
       this.rowReaders.set(key, reader);
@@ -195,6 +211,11 @@ function columnSql(f: EntryField, effects: EffectsCodec<Effects>): string {
 
 function defaultOf(f: Exclude<EntryField, { kind: 'effects' }>): string | number {
   return f.default ?? (f.kind === 'text' ? '' : 0);
+}
+
+/** What a field holds in generated code until it is read: of its kind, so every entry has one shape. */
+function placeholderSource(f: EntryField): string {
+  return f.kind === 'effects' ? 'null' : f.kind === 'text' ? "''" : '0';
 }
 
 /** A field's default as generated code: a fresh `{}` per entry for effects, which entries' owners fill in. */

@@ -34,7 +34,7 @@ export type {
 } from './records.js';
 export { ADMIN_ROLES } from './records.js';
 export { LMK_ROTATION, REFERENCE_TABLES, StateStore, addTotals, authKey, emptyTotals, stateTable, type Biller } from './state.js';
-export { Journal, JournalReader, entriesOfType, entryByRrn, journalDates, journalDir, journalTail, journalledDate } from './journal.js';
+export { Journal, JournalReader, entriesOfType, entryByRrn, journalDates, journalEntries, journalDir, journalTail, journalledDate } from './journal.js';
 export { DEMO, DEMO_OFF_US_ROUTE, demoOffUsPan, demoPan, demoParameters, demoTid, merchantAccountId, newCardAccountId, seedDemo } from './demo.js';
 export {
   BinaryReader,

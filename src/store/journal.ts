@@ -214,6 +214,21 @@ export function entryByRrn<E extends JournalEntry = JournalEntry>(
   return undefined;
 }
 
+/**
+ * Every entry of one day file in seq order, read one row at a time through the journal's own row
+ * mapping. Opened read-only: a reader that never writes (the back line, a check) leaves the WAL
+ * as it found it, where `JournalReader` opens its file for writing.
+ */
+export function* journalEntries<E extends JournalEntry = JournalEntry>(path: string, schema: EntrySchema<E> = realSchema<E>()): Generator<E> {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const rows = rowReaderOf(db, schema, path);
+    for (const row of db.prepare(`SELECT ${rows.columns} FROM entries ORDER BY seq`).raw().iterate() as IterableIterator<unknown[]>) yield rows.toEntry(row);
+  } finally {
+    db.close();
+  }
+}
+
 /** Every entry of `type` in a day's journal, in seq order (the admin API's audit log reads the control changes). */
 export function entriesOfType<E extends JournalEntry = JournalEntry>(dataDir: string, date: string, type: string, schema: EntrySchema<E> = realSchema<E>()): E[] {
   return readDay(dataDir, date, schema, (db, rows) => (db.prepare(`SELECT ${rows.columns} FROM entries WHERE type = ? ORDER BY seq`).raw().all(type) as unknown[][]).map(rows.toEntry));

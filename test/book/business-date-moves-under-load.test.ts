@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { auditLedger } from '../../src/ledger/audit.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, journalEntries, merchantAccountId } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type SwitchConfig } from '../../src/switch/index.js';
 import { dayAfter } from '../../src/txn/index.js';
 import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
@@ -181,19 +181,11 @@ function readJournal(dir: string): JournalRow[] {
   const rows: JournalRow[] = [];
   const journalDir = join(dir, 'journal');
   for (const file of readdirSync(journalDir).filter((f) => /^\d{8}\.sqlite$/.test(f)).sort()) {
-    const db = new Database(join(journalDir, file), { readonly: true });
-    try {
-      const all = db
-        .prepare('SELECT seq, business_date, type, route, tid, stan, rrn, request_key, response_code, amount, effects FROM entries ORDER BY seq')
-        .all() as { seq: number; business_date: string; type: string; route: string; tid: string; stan: string; rrn: string; request_key: string; response_code: string; amount: number; effects: Buffer }[];
-      for (const r of all) {
-        rows.push({
-          fileDate: file.slice(0, 8), seq: r.seq, businessDate: r.business_date, type: r.type, route: r.route, tid: r.tid, stan: r.stan,
-          rrn: r.rrn, requestKey: r.request_key, responseCode: r.response_code, amount: r.amount, postings: decodeEffects(r.effects).postings ?? [],
-        });
-      }
-    } finally {
-      db.close();
+    for (const r of journalEntries(join(journalDir, file))) {
+      rows.push({
+        fileDate: file.slice(0, 8), seq: r.seq, businessDate: r.businessDate, type: r.type, route: r.route, tid: r.tid, stan: r.stan,
+        rrn: r.rrn, requestKey: r.requestKey, responseCode: r.responseCode, amount: r.amount, postings: r.effects.postings ?? [],
+      });
     }
   }
   return rows;

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { EntrySummary } from '../../src/book/index.js';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, decodeEffects, demoPan, demoTid, type Merchant } from '../../src/store/index.js';
+import { DEMO, demoPan, demoTid, journalEntries, type JournalEntry, type Merchant } from '../../src/store/index.js';
 import { DEFAULTS, InProcessSwitch, startSwitch } from '../../src/switch/index.js';
 import { TEST_CARDS, sleep, withTimeout } from '../switch/harness.js';
 import { suiteLogging } from '../suite-log.js';
@@ -34,33 +34,11 @@ function journalFiles(dir: string): string[] {
   return existsSync(join(dir, 'journal')) ? readdirSync(join(dir, 'journal')).filter((f) => /^\d{8}\.sqlite$/.test(f)).sort() : [];
 }
 
-/** A journal row: what the feed summarises of it, and what the feed must leave out. */
-interface Row extends EntrySummary {
-  requestKey: string;
-  panMasked: string;
-  panHash: string;
-  fileDate: string;
-  effects: Buffer;
-}
+/** A journal entry and the day file it is in. */
+type Row = JournalEntry & { fileDate: string };
 
 function readJournal(dir: string): Row[] {
-  const rows: Row[] = [];
-  for (const file of journalFiles(dir)) {
-    const db = new Database(join(dir, 'journal', file), { readonly: true });
-    try {
-      const all = db
-        .prepare(
-          `SELECT seq, at_ms AS at, business_date AS businessDate, type, response_code AS responseCode, amount, latency_us AS latencyUs,
-                  route, mid, tid, request_key AS requestKey, pan_masked AS panMasked, pan_hash AS panHash, effects
-           FROM entries ORDER BY seq`,
-        )
-        .all() as Omit<Row, 'fileDate'>[];
-      for (const r of all) rows.push({ ...r, fileDate: file.slice(0, 8) });
-    } finally {
-      db.close();
-    }
-  }
-  return rows;
+  return journalFiles(dir).flatMap((file) => Array.from(journalEntries(join(dir, 'journal', file)), (e) => ({ ...e, fileDate: file.slice(0, 8) })));
 }
 
 async function openInProcess(t: Test, prefix: string): Promise<{ sw: InProcessSwitch; term: SimTerminal; dataDir: string }> {
@@ -95,7 +73,7 @@ t.test('a reference change is journalled and, once applied, suspends the merchan
   );
   const row = readJournal(dataDir).find((r) => r.seq === seq);
   t.same(
-    row && { type: row.type, route: row.route, fileDate: row.fileDate, reference: decodeEffects(row.effects).reference, postings: decodeEffects(row.effects).postings },
+    row && { type: row.type, route: row.route, fileDate: row.fileDate, reference: row.effects.reference, postings: row.effects.postings },
     { type: 'reference-change', route: 'control', fileDate: DAY, reference: { table: 'merchants', key: DEMO.mid, value: suspended }, postings: undefined },
     'the journal file holds it, with the new record and no postings',
   );

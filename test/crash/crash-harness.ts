@@ -3,13 +3,12 @@
  * on shared cards over TCP while it may be killed, and the check of the journal and LMDB against
  * what the terminals saw. Not a test file itself (no `.test.` in the name).
  */
-import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, journalEntries, merchantAccountId } from '../../src/store/index.js';
 import { TEST_NAME, suiteLogFlags } from '../suite-log.js';
 import { sleep, withTimeout, POSP_BIN, CHILD_ENV } from '../switch/harness.js';
 
@@ -200,18 +199,11 @@ export function readJournal(dir: string): JournalRow[] {
   const rows: JournalRow[] = [];
   const journalDir = join(dir, 'journal');
   for (const file of readdirSync(journalDir).filter((f) => /^\d{8}\.sqlite$/.test(f)).sort()) {
-    const db = new Database(join(journalDir, file));
-    try {
-      const all = db
-        .prepare('SELECT seq, type, tid, stan, rrn, request_key, response_code, amount, effects FROM entries ORDER BY seq')
-        .all() as (Omit<JournalRow, 'file' | 'postings'> & { effects: Buffer })[];
-      for (const r of all) {
-        const effects = decodeEffects(r.effects);
-        const { effects: _ignored, ...rest } = r;
-        rows.push({ ...rest, file, postings: effects.postings ?? [] });
-      }
-    } finally {
-      db.close();
+    for (const e of journalEntries(join(journalDir, file))) {
+      rows.push({
+        file, seq: e.seq, type: e.type, tid: e.tid, stan: e.stan, rrn: e.rrn, request_key: e.requestKey, response_code: e.responseCode, amount: e.amount,
+        postings: e.effects.postings ?? [],
+      });
     }
   }
   return rows;

@@ -7,12 +7,11 @@
  * debit); a third start must change nothing.
  */
 import t from 'tap';
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimTerminal } from '../../src/loadgen/index.js';
-import { DEMO, StateStore, decodeEffects, demoPan, demoTid, merchantAccountId } from '../../src/store/index.js';
+import { DEMO, StateStore, demoPan, demoTid, journalEntries, merchantAccountId, type JournalEntry } from '../../src/store/index.js';
 import { DEFAULTS, startSwitch, type RunningSwitch } from '../../src/switch/index.js';
 import { suiteLogging } from '../suite-log.js';
 
@@ -24,25 +23,8 @@ let CARD = '';
 const MERCHANT = merchantAccountId(DEMO.mid);
 const AMOUNT = 4321;
 
-interface Row {
-  seq: number;
-  type: string;
-  tid: string;
-  stan: string;
-  rrn: string;
-  response_code: string;
-  amount: number;
-  route: string;
-  effects: Buffer;
-}
-
-function journalRows(dir: string, businessDate: string): Row[] {
-  const db = new Database(join(dir, 'journal', `${businessDate}.sqlite`));
-  try {
-    return db.prepare('SELECT seq, type, tid, stan, rrn, response_code, amount, route, effects FROM entries ORDER BY seq').all() as Row[];
-  } finally {
-    db.close();
-  }
+function journalRows(dir: string, businessDate: string): JournalEntry[] {
+  return Array.from(journalEntries(join(dir, 'journal', `${businessDate}.sqlite`)));
 }
 
 interface Snapshot {
@@ -103,7 +85,7 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   t.equal(saleRow.seq, maxSeq1, 'the sale is the last journal entry');
   t.equal(saleRow.rrn, rrn, 'journal RRN is the one the terminal saw');
   t.same(
-    decodeEffects(saleRow.effects).postings,
+    saleRow.effects.postings,
     [
       { account: CARD, amount: -AMOUNT },
       { account: MERCHANT, amount: AMOUNT },
@@ -146,8 +128,8 @@ t.test('an entry committed to the journal but not applied to LMDB is applied onc
   const maxSeq2 = rows2.reduce((m, r) => Math.max(m, r.seq), 0);
   const afterRetransmit = rows2.filter((r) => r.seq > maxSeq1);
   t.ok(
-    afterRetransmit.every((r) => (decodeEffects(r.effects).postings ?? []).length === 0),
-    `entries after the sale post nothing (${afterRetransmit.map((r) => `${r.seq}:${r.type}/${r.route}/${r.response_code}`).join(', ')})`,
+    afterRetransmit.every((r) => (r.effects.postings ?? []).length === 0),
+    `entries after the sale post nothing (${afterRetransmit.map((r) => `${r.seq}:${r.type}/${r.route}/${r.responseCode}`).join(', ')})`,
   );
   t.same(
     await snapshot(dir),

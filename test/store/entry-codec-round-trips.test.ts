@@ -170,10 +170,34 @@ t.test("a transaction record's postings, holds and totals that are the entry's o
   t.equal(back.txn!.totals, back.totals);
   t.strictSame(decodeEffects(ownBytes), own, 'a record with postings, holds and totals of its own keeps them');
 
-  // Format 1 wrote every record's parts in full: such bytes read as they are.
-  const format1 = Buffer.from(ownBytes);
+  // Format 1 wrote every record's parts in full and had no u16 of fields from the entry before
+  // the record (the record is the last part here, after the postings, holds and totals).
+  const recordAt = encodeEffects({ postings: legs, holds, totals }).length;
+  t.equal(ownBytes.readUInt16LE(recordAt), 0, 'without an entry, no field is taken from it');
+  const format1 = Buffer.concat([ownBytes.subarray(0, recordAt), ownBytes.subarray(recordAt + 2)]);
   format1[0] = 1;
   t.strictSame(decodeEffects(format1), own, 'effects of format 1 still read');
+  format1[0] = 2;
+  t.strictSame(decodeEffects(format1), own, 'effects of format 2 still read');
+});
+
+t.test("a transaction record's fields that are its entry's are written once and read back from the entry", async (t) => {
+  const alone = Buffer.from(encodeEffects(SALE.effects));
+  const withEntry = Buffer.from(encodeEffects(SALE.effects, SALE));
+  // key, seq, type, business date, merchant, terminal, batch, STAN, card token, amount, RRN, auth code, response code.
+  const fieldBytes = [SALE.requestKey, SALE.type, SALE.businessDate, SALE.mid, SALE.tid, SALE.batch, SALE.stan, SALE.panHash, SALE.rrn, SALE.authCode, SALE.responseCode].reduce((n, s) => n + 2 + s.length, 2 * 8);
+  t.equal(alone.length - withEntry.length, fieldBytes, `${withEntry.length} bytes with the entry, ${alone.length} without`);
+  t.equal(withEntry.readUInt16LE(encodeEffects({ postings: SALE.effects.postings, totals: SALE.effects.totals }).length), 0x4fff, 'bits 0-11 and 14: every field but date (12), time (13), status and MAB hash');
+  t.strictSame(decodeEffects(withEntry, SALE), SALE.effects, 'read with its entry: the same record');
+  t.throws(() => decodeEffects(withEntry), { name: 'RangeError', message: /takes fields from its entry \(0x4fff\), and no entry was given/ }, 'read without one: refused, not guessed');
+
+  // A record whose fields differ from its entry's keeps its own (the book may answer other than the worker proposed).
+  const differs = entry({ responseCode: '51', effects: { txn: txn({ responseCode: '00', seq: 7 }) } });
+  const back = roundTrip(t, differs);
+  t.equal(back.effects.txn!.responseCode, '00');
+  t.equal(back.effects.txn!.seq, 7);
+  t.equal(back.effects.txn!.key, differs.requestKey, 'the rest still from the entry');
+  t.strictSame(back, differs);
 });
 
 t.test('an entry with every optional part of Effects present round-trips exactly', async (t) => {
@@ -205,7 +229,7 @@ t.test('empty effects round-trip as the format version and an empty presence mas
   const e = entry({ effects: {} });
   t.strictSame(roundTrip(t, e), e);
   const bytes = encodeEffects({});
-  t.equal(bytes.toString('hex'), '0200000000', 'version 2, then a u32 mask with no bits set');
+  t.equal(bytes.toString('hex'), '0300000000', 'version 3, then a u32 mask with no bits set');
   t.strictSame(decodeEffects(Buffer.from(bytes)), {});
   // Present-but-empty parts are not "absent": they come back as empty.
   const emptyParts: Effects = { postings: [], holds: [], discrepancies: [], statusUpload: Buffer.alloc(0), terminal: {}, originals: [] };

@@ -241,11 +241,11 @@ t.test("effects bytes of today decode with a codec that knows one more kind; unk
   newerTxn.writeUInt32LE(1 << 20, newerTxn.length - 4);
   t.throws(() => decodeEffects(newerTxn), { name: 'NewerFormatError', message: /transaction record written by a newer format: presence bits 0x100000 / }, 'an unknown part of the transaction record');
 
-  const v3 = Buffer.from(encodeEffects(SALE_EFFECTS));
-  v3[0] = 3;
-  t.throws(() => decodeEffects(v3), { name: 'NewerFormatError', message: /newer format \(version 3\); this build reads versions 1 to 2/ }, 'an unknown version');
-  v3[0] = 0;
-  t.throws(() => decodeEffects(v3), { name: 'Error', message: /version 0, which no build writes/ }, 'version 0 is no format, not a newer one');
+  const v4 = Buffer.from(encodeEffects(SALE_EFFECTS));
+  v4[0] = 4;
+  t.throws(() => decodeEffects(v4), { name: 'NewerFormatError', message: /newer format \(version 4\); this build reads versions 1 to 3/ }, 'an unknown version');
+  v4[0] = 0;
+  t.throws(() => decodeEffects(v4), { name: 'Error', message: /version 0, which no build writes/ }, 'version 0 is no format, not a newer one');
 
   t.throws(() => EFFECTS.with({ name: 'loyalty', bit: 7, codec: { write: () => {}, read: () => 0 } }), /unused bit/, 'a bit already taken is refused');
   t.throws(() => EFFECTS.with({ name: 'txn', bit, codec: { write: () => {}, read: () => 0 } }), /unique/, 'a name already taken is refused');

@@ -4,10 +4,9 @@
  * requests answered in order, and 20 terminals selling concurrently with the money adding up on
  * the card side (balance inquiries) and on the merchant side (the journal's posting legs).
  */
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { locateField } from '../../src/codec/index.js';
-import { decodeEffects } from '../../src/store/index.js';
+import { journalEntries } from '../../src/store/index.js';
 import { openKeyBlock } from '../../src/security/index.js';
 import { DEMO, RawClient, balanceOf, card, decode, demoTid, macVerifies, signedIn, sleep, startDemo, terminal } from './harness.js';
 
@@ -182,24 +181,16 @@ t.test('20 terminals, 20 sales each, concurrently: all 00, card and merchant sid
   t.equal(cardSide, expectedTotal, 'card side total');
 
   // Merchant side: the merchant's posting legs of these terminals' journal rows.
-  const db = new Database(demo.journalPath, { readonly: true, fileMustExist: true });
-  t.teardown(() => db.close());
   const tids = new Set(terms.map((_, i) => demoTid(FIRST + i)));
-  const rows = db.prepare("SELECT tid, type, response_code AS code, amount, effects FROM entries WHERE type = 'sale'").all() as {
-    tid: string;
-    code: string;
-    amount: number;
-    effects: Buffer;
-  }[];
+  const rows = Array.from(journalEntries(demo.journalPath)).filter((e) => e.type === 'sale');
   const mine = rows.filter((r) => tids.has(r.tid));
   t.equal(mine.length, TERMINALS * SALES, 'one journal row per sale');
   let merchantSide = 0;
   let journalAmounts = 0;
   for (const row of mine) {
-    if (row.code !== '00') continue;
+    if (row.responseCode !== '00') continue;
     journalAmounts += row.amount;
-    const effects = decodeEffects(row.effects);
-    for (const leg of effects.postings ?? []) if (leg.account === `merchant:${DEMO.mid}`) merchantSide += leg.amount;
+    for (const leg of row.effects.postings ?? []) if (leg.account === `merchant:${DEMO.mid}`) merchantSide += leg.amount;
   }
   t.equal(journalAmounts, expectedTotal, 'journal amounts of approved sales');
   t.equal(merchantSide, expectedTotal, 'merchant credited the same total');
