@@ -4,6 +4,7 @@
  *   npm run bench:e2e                      (make -C native-bench && tsc -p . && node dist/bench/e2e.js)
  *   node dist/bench/e2e.js [--seconds 5] [--rounds 3] [--scenarios sale-50,sale-200,sale-1000,mix-200,short-200,latency,idle]
  *                          [--idle 10000] [--out bench/results/e2e.json] [--cpu-prof DIR] [--workers N]
+ *                          [--switch-args '--apply-interval-ms 200 ...']
  *
  * For every scenario and round: `posp frames` signs the terminals in on a fresh switch (started as
  * a child process with the demo set-up in a new temporary data directory) and pre-builds that
@@ -47,6 +48,8 @@ const OUT = path.resolve(ROOT, argValue('out') ?? 'bench/results/e2e.json');
 const CPU_PROF = argValue('cpu-prof');
 /** The switch's `--workers` (its own default when not given). */
 const WORKERS = argValue('workers');
+/** More `posp start` options for the switch under test (an experiment with its settings). */
+const SWITCH_ARGS = (argValue('switch-args') ?? '').split(' ').filter(Boolean);
 const MIX = 'sale:60,balance:15,void:10,preauth:8,completion:7';
 /** `mix sale/balance/void/preauth/completion 60/15/10/8/7`, for the table. */
 const MIX_LABEL = `mix ${MIX.split(',').map((p) => p.split(':')[0]).join('/')} ${MIX.split(',').map((p) => p.split(':')[1]).join('/')}`;
@@ -246,7 +249,7 @@ async function startSwitch(): Promise<Switch> {
   // 10,000 idle terminals need more open files than the default limit; exec keeps the pid.
   const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
   const profile = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF)];
-  const args = [...profile, POSP, 'start', '--demo', '--data', dataDir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn', ...(WORKERS === undefined ? [] : ['--workers', WORKERS])];
+  const args = [...profile, POSP, 'start', '--demo', '--data', dataDir, '--pos-port', '0', '--admin-port', '0', '--api-port', '0', '--log-level', 'warn', ...(WORKERS === undefined ? [] : ['--workers', WORKERS]), ...SWITCH_ARGS];
   const child = track(spawn('bash', ['-c', script, process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   const m = await waitForLine(child, /posp: terminals on [\d.]+:(\d+)/, 120_000, 'the switch');
   const sw: Switch = { port: Number(m[1]), pid: child.pid!, child, dataDir, nextStan: 1000, logLines: 0, logTail: [] };

@@ -49,3 +49,4 @@ export {
   type PartCodec,
 } from './entry-codec.js';
 export { ENTRY_SCHEMA, EntrySchema, JOURNAL_FORMAT, blankEntry, readEntry, writeEntry, type EntryField } from './entry-schema.js';
+export { CARD_RECORD, RecordCodec, type RecordField } from './record-codec.js';

@@ -2,6 +2,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { join } from 'node:path';
 import { KeyRewrap, SecurityError, lmkFileOf, loadLmk, type Lmk } from '../security/index.js';
 import type { RiskRule, Route } from '../txn/index.js';
+import { CARD_RECORD, type RecordCodec } from './record-codec.js';
 import type {
   Account,
   BatchTotals,
@@ -35,8 +36,13 @@ const MAP_BYTES = 64 * 1024 ** 3;
  */
 const SHARED_STRUCTURES = new Set(['merchants', 'bins', 'accounts', 'txns', 'rrns', 'auths', 'batches']);
 
+/** Tables whose records have a fixed binary layout of their own (src/store/record-codec.ts). */
+const RECORD_LAYOUTS: ReadonlyMap<string, RecordCodec<object>> = new Map<string, RecordCodec<object>>([['cards', CARD_RECORD as RecordCodec<object>]]);
+
 /** How a table of the state file is opened, by whichever code opens it: the same encoding everywhere. */
-export function stateTable(name: string): { name: string; sharedStructuresKey?: symbol } {
+export function stateTable(name: string): { name: string; sharedStructuresKey?: symbol; encoder?: RecordCodec<object> } {
+  const layout = RECORD_LAYOUTS.get(name);
+  if (layout !== undefined) return { name, encoder: layout };
   return SHARED_STRUCTURES.has(name) ? { name, sharedStructuresKey: Symbol.for('structures') } : { name };
 }
 
