@@ -2,7 +2,7 @@
  * End-to-end benchmark: the switch measured side by side with the loopback ceiling, in one run.
  *
  *   npm run bench:e2e                      (make -C native-bench && tsc -p . && node dist/bench/e2e.js)
- *   node dist/bench/e2e.js [--seconds 5] [--rounds 3] [--scenarios sale-50,sale-200,sale-1000,mix-200,short-200,latency,idle]
+ *   node dist/bench/e2e.js [--seconds 5] [--rounds 3] [--scenarios sale-50,sale-200,echo-200,sale-1000,mix-200,short-200,latency,idle]
  *                          [--idle 10000] [--out bench/results/e2e.json] [--cpu-prof DIR] [--workers N]
  *                          [--switch-args '--apply-interval-ms 200 ...']
  *
@@ -41,7 +41,7 @@ function argValue(name: string): string | undefined {
 const SECONDS = Number(argValue('seconds') ?? 5);
 const ROUNDS = Number(argValue('rounds') ?? 3);
 const IDLE = Number(argValue('idle') ?? 10_000);
-const ALL = ['sale-50', 'sale-200', 'sale-1000', 'mix-200', 'short-200', 'latency', 'idle'];
+const ALL = ['sale-50', 'sale-200', 'echo-200', 'sale-1000', 'mix-200', 'short-200', 'latency', 'idle'];
 const ONLY = new Set((argValue('scenarios') ?? ALL.join(',')).split(','));
 const OUT = path.resolve(ROOT, argValue('out') ?? 'bench/results/e2e.json');
 /** Where the switch writes a CPU profile of each of its threads (`--cpu-prof`), when asked. */
@@ -634,12 +634,16 @@ async function main(): Promise<void> {
       peak200 = await scenario('sale-200', 'on-us sale, 200 persistent terminals', echo, 200, 'sale', [], { threads: true });
       rows.push(peak200);
     }
+    // What any request costs the switch (framing, a worker, a journal entry, LMDB's apply) with no business work: the floor under the sale.
+    if (ONLY.has('echo-200')) rows.push(await scenario('echo-200', 'echo test (0820 301), 200 persistent terminals', echo, 200, 'echo', [], { threads: true }));
     if (ONLY.has('sale-1000')) rows.push(await scenario('sale-1000', 'on-us sale, 1,000 persistent terminals', echo, 1000, 'sale', []));
     if (ONLY.has('mix-200')) rows.push(await scenario('mix-200', `${MIX_LABEL}, 200 persistent`, echo, 200, MIX, []));
     if (ONLY.has('short-200')) rows.push(await scenario('short-200', 'on-us sale, 200 terminals, 1 txn/connection', echo, 200, 'sale', ['--short']));
     if (ONLY.has('latency') && peak200) {
       const rate = Math.max(10, Math.round(peak200.median.switchTps / 2));
       rows.push(await scenario('latency-200', `sale at 50% of 200-terminal peak (${fmtInt(rate)}/s)`, echo, 200, 'sale', ['--rate', String(rate)], { rate }));
+      // The same rate of echo tests: the latency of the switch's structure alone (every hop, the journal's fsync).
+      rows.push(await scenario('latency-echo-200', `echo test at the same rate (${fmtInt(rate)}/s)`, echo, 200, 'echo', ['--rate', String(rate)], { rate }));
     }
     if (ONLY.has('idle')) {
       memory = await memoryScenario(echo);
@@ -714,11 +718,12 @@ async function main(): Promise<void> {
       `(anonymous ${(memory.rssWithIdlePartsKB.anon / 1024).toFixed(0)} MB, file-backed ${(memory.rssWithIdlePartsKB.file / 1024).toFixed(0)} MB, shared ${(memory.rssWithIdlePartsKB.shmem / 1024).toFixed(0)} MB) ` +
       `(connecting them added ${memory.rssPerConnectionKB.toFixed(1)} KB each; switch accepted ${memory.switchAccepted}); active throughput ${fmtInt(memory.with.median.switchTps)} TPS with them vs ${fmtInt(memory.without.median.switchTps)} without (${(memory.throughputLoss * 100).toFixed(1)}% loss)`);
   }
-  const threads = s200?.rounds[s200.rounds.length - 1].threads;
-  if (threads) {
-    out.push(`switch CPU by thread, µs per transaction (200 terminals, last round): ${threads.map((t) => `${t.thread} ${t.usPerTxn.toFixed(0)}`).join(', ')}`);
-    out.push('  ("main" runs the acceptor; "helpers" are V8\'s and libuv\'s threads: GC, compiler, the journal\'s fsync)');
+  const byThread = rows.filter((r) => r.rounds[r.rounds.length - 1].threads !== undefined);
+  for (const r of byThread) {
+    const threads = r.rounds[r.rounds.length - 1].threads!;
+    out.push(`switch CPU by thread, µs per transaction (${r.label}, last round): ${threads.map((t) => `${t.thread} ${t.usPerTxn.toFixed(0)}`).join(', ')}`);
   }
+  if (byThread.length > 0) out.push('  ("main" runs the acceptor; "helpers" are V8\'s and libuv\'s threads: GC, compiler, the journal\'s fsync)');
   for (const r of rows) for (const n of r.notes) out.push(`note (${r.id}): ${n}`);
   out.push('');
   out.push('targets (reported, not asserted):');

@@ -6,7 +6,7 @@ export const FRAMES_USAGE = `posp frames --out FILE [--terminals N] [--per-termi
   Signs in N demo terminals (from --first-tid, default 10000001) on a running switch and writes K
   pre-built requests per terminal (unique STANs, valid MACs and PIN blocks, demo cards 1..--cards)
   to FILE for the native load generator (native-bench/, format in src/loadgen/frames.ts).
-  Kinds for --mix (default sale): sale balance void preauth completion offus, e.g.
+  Kinds for --mix (default sale): sale balance void preauth completion offus echo, e.g.
   sale:60,balance:15,void:10,preauth:8,completion:7; each terminal gets K split by weight, in a
   seeded random order. For every void and completion, the terminal first performs the sale or
   pre-auth it names live (while signed in), so every frame is approved when the file is played once.
@@ -74,7 +74,7 @@ export async function framesCommand(args: string[], io: { out: (s: string) => vo
   }
   if (json) io.out(JSON.stringify({ file: out, ...summary }));
   else {
-    const names: Record<FrameKind, string> = { sale: 'sales', balance: 'balance inquiries', void: 'voids', preauth: 'pre-auths', completion: 'completions', offus: 'off-us sales' };
+    const names: Record<FrameKind, string> = { sale: 'sales', balance: 'balance inquiries', void: 'voids', preauth: 'pre-auths', completion: 'completions', offus: 'off-us sales', echo: 'echo tests' };
     const kinds = FRAME_KINDS.filter((k) => summary.kinds[k] > 0).map((k) => `${summary.kinds[k]} ${names[k]}`).join(', ');
     io.out(`${summary.frames} frames (${kinds}) for ${summary.terminals} terminals from ${summary.firstTid}, ` +
       `STANs ${summary.firstStan}-${summary.lastStan}, ${(summary.bytes / 1e6).toFixed(1)} MB in ${out}`);

@@ -36,11 +36,12 @@ export class FramesUsageError extends Error {}
 
 /**
  * Request kinds of a frame file: sale, balance inquiry, sale void (of a sale done live), pre-auth,
- * pre-auth completion (of a pre-auth done live), and a sale on an off-us demo card (BIN 621700,
- * which the demo routes to the host link `sim`). Names as in `posp loadgen --mix`; a new kind goes
- * last, so that files of older mixes keep their order for a given seed.
+ * pre-auth completion (of a pre-auth done live), a sale on an off-us demo card (BIN 621700,
+ * which the demo routes to the host link `sim`), and an echo test (0820 301: what every request
+ * costs the switch, journal entry included, with no business work). Names as in `posp loadgen
+ * --mix`; a new kind goes last, so that files of older mixes keep their order for a given seed.
  */
-export const FRAME_KINDS = ['sale', 'balance', 'void', 'preauth', 'completion', 'offus'] as const;
+export const FRAME_KINDS = ['sale', 'balance', 'void', 'preauth', 'completion', 'offus', 'echo'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 /** Relative weights of the request kinds a frame file holds. */
@@ -235,6 +236,7 @@ function buildTerminalFrames(p: TerminalPlan, options: FramesOptions): Buffer[] 
       case 'balance': return term.pack(term.balanceInquiry(randomCard(random, options.cards)));
       case 'preauth': return term.pack(term.preAuth(randomCard(random, options.cards), randomAmount(random)));
       case 'offus': return term.pack(term.sale(randomOffUsCard(random, options.cards), randomWholeYuan(random)));
+      case 'echo': return term.pack(term.echo());
       case 'void': return term.pack(term.saleVoid(p.sales[voids++]));
       case 'completion': {
         const preAuth = p.preAuths[completions++];

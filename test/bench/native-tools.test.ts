@@ -99,13 +99,13 @@ function sane(t: Tap, r: LoadgenJson, what: string): void {
 
 const REALISTIC = 'sale:60,balance:15,void:10,preauth:8,completion:7';
 
-t.test('--mix: the six kinds with weights, and every bad input refused with a reason', async (t) => {
-  t.same(parseFrameMix('sale'), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0 }, 'a bare kind weighs 1');
-  t.same(parseFrameMix(REALISTIC), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0 });
-  t.same(parseFrameMix('void:0.5,completion:2,balance:0'), { sale: 0, balance: 0, void: 0.5, preauth: 0, completion: 2, offus: 0 }, 'fractions and zeros');
-  t.same(parseFrameMix('sale:3,offus'), { sale: 3, balance: 0, void: 0, preauth: 0, completion: 0, offus: 1 }, 'off-us sales');
+t.test('--mix: the seven kinds with weights, and every bad input refused with a reason', async (t) => {
+  t.same(parseFrameMix('sale'), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0, echo: 0 }, 'a bare kind weighs 1');
+  t.same(parseFrameMix(REALISTIC), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0, echo: 0 });
+  t.same(parseFrameMix('void:0.5,completion:2,balance:0'), { sale: 0, balance: 0, void: 0.5, preauth: 0, completion: 2, offus: 0, echo: 0 }, 'fractions and zeros');
+  t.same(parseFrameMix('sale:3,offus'), { sale: 3, balance: 0, void: 0, preauth: 0, completion: 0, offus: 1, echo: 0 }, 'off-us sales');
   const bad: [string, RegExp][] = [
-    ['refund:5', /unknown request kind "refund".*known: sale, balance, void, preauth, completion, offus/],
+    ['refund:5', /unknown request kind "refund".*known: sale, balance, void, preauth, completion, offus, echo/],
     ['Sale', /unknown request kind "Sale"/],
     ['', /unknown request kind ""/],
     ['sale:60,,void:5', /unknown request kind ""/],
@@ -122,11 +122,11 @@ t.test('--mix: the six kinds with weights, and every bad input refused with a re
 
 t.test('every terminal gets the frames split by weight (largest remainder)', async (t) => {
   const mix = parseFrameMix(REALISTIC);
-  t.same(kindCounts(mix, 100), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0 });
-  t.same(kindCounts(mix, 60), { sale: 36, balance: 9, void: 6, preauth: 5, completion: 4, offus: 0 }, '36 9 6 4.8 4.2');
-  t.same(kindCounts(mix, 1), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0 });
-  t.same(kindCounts(parseFrameMix('sale:1,balance:1,void:1'), 7), { sale: 3, balance: 2, void: 2, preauth: 0, completion: 0, offus: 0 }, 'ties go to the earlier kind');
-  t.same(kindCounts(parseFrameMix('void:0,completion'), 5), { sale: 0, balance: 0, void: 0, preauth: 0, completion: 5, offus: 0 }, 'a zero weight gets none');
+  t.same(kindCounts(mix, 100), { sale: 60, balance: 15, void: 10, preauth: 8, completion: 7, offus: 0, echo: 0 });
+  t.same(kindCounts(mix, 60), { sale: 36, balance: 9, void: 6, preauth: 5, completion: 4, offus: 0, echo: 0 }, '36 9 6 4.8 4.2');
+  t.same(kindCounts(mix, 1), { sale: 1, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0, echo: 0 });
+  t.same(kindCounts(parseFrameMix('sale:1,balance:1,void:1'), 7), { sale: 3, balance: 2, void: 2, preauth: 0, completion: 0, offus: 0, echo: 0 }, 'ties go to the earlier kind');
+  t.same(kindCounts(parseFrameMix('void:0,completion'), 5), { sale: 0, balance: 0, void: 0, preauth: 0, completion: 5, offus: 0, echo: 0 }, 'a zero weight gets none');
   for (const n of [1, 7, 33, 1000]) {
     const c = kindCounts(mix, n);
     t.equal(Object.values(c).reduce((a, b) => a + b, 0), n, `${n} frames in all`);
@@ -190,7 +190,7 @@ t.test('offus frames: off-us demo cards, and posp start --demo --host-sim gets e
     host: '127.0.0.1', port: sw.posPort, terminals: 2, perTerminal: 12, mix: parseFrameMix('sale:1,offus:2'), firstTid: DEMO.firstTid + 40,
     mid: DEMO.mid, tmk: DEMO.tmk, cards: 20, firstStan: 800, seed: 5,
   });
-  t.same(summary.kinds, { sale: 8, balance: 0, void: 0, preauth: 0, completion: 0, offus: 16 }, '12 split 4/8 on each of 2 terminals');
+  t.same(summary.kinds, { sale: 8, balance: 0, void: 0, preauth: 0, completion: 0, offus: 16, echo: 0 }, '12 split 4/8 on each of 2 terminals');
   const frames = decodeFrameFile(fs.readFileSync(file));
   const requests = frames.map((terminal) => terminal.map((f) => decodeTerminalFrame(f, 0, f.length, true)));
   const offUs = requests.flat().filter((m) => m.text(2)!.startsWith(DEMO.offUsBin));
@@ -338,7 +338,7 @@ if (!has('make') || !has('cc')) {
 
     const file = path.join(work, 'mix.pfrm');
     const summary = await writeFrameFile(file, options(DEMO.firstTid + 10, 7));
-    t.same(summary.kinds, { sale: 72, balance: 18, void: 12, preauth: 9, completion: 9, offus: 0 }, '40 split 24/6/4/3/3 on each of 3 terminals');
+    t.same(summary.kinds, { sale: 72, balance: 18, void: 12, preauth: 9, completion: 9, offus: 0, echo: 0 }, '40 split 24/6/4/3/3 on each of 3 terminals');
     t.equal(summary.originals, 21, 'a live sale per void and a live pre-auth per completion');
     t.equal(summary.firstStan, '000502', 'after the sign-in (501)');
     t.equal(summary.lastStan, '000548', 'the 7 originals, then the 40 frames');
@@ -376,6 +376,22 @@ if (!has('make') || !has('cc')) {
     const first = decoded.map((terminal) => terminal.map((f) => f.kind));
     t.same(await order(path.join(work, 'same.pfrm'), DEMO.firstTid + 20, 7), first, 'same seed, same order');
     t.notSame(await order(path.join(work, 'other.pfrm'), DEMO.firstTid + 23, 8), first, 'another seed, another order');
+  });
+
+  t.test('echo test frames: an 0820 301 each, no MAC, every one answered 00 by a real switch', async (t) => {
+    const demo = await startDemo(t);
+    const file = path.join(work, 'echo.pfrm');
+    const summary = await writeFrameFile(file, {
+      host: '127.0.0.1', port: demo.sw.posPort, terminals: 1, perTerminal: 30, mix: parseFrameMix('echo'), firstTid: DEMO.firstTid + 50,
+      mid: DEMO.mid, tmk: DEMO.tmk, cards: 20, firstStan: 900, seed: 3,
+    });
+    t.same(summary.kinds, { sale: 0, balance: 0, void: 0, preauth: 0, completion: 0, offus: 0, echo: 30 });
+    const requests = decodeFrameFile(fs.readFileSync(file))[0].map((f) => decodeTerminalFrame(f, 0, f.length, true));
+    t.ok(requests.every((m) => m.mti === '0820' && m.text(60)!.endsWith('301') && !m.has(64)), 'echo tests, without a MAC');
+    const r = await loadgen(['--port', String(demo.sw.posPort), '--frames', file, '--duration', '60']);
+    t.equal(r.framesUsed, 30, 'every frame sent once');
+    t.same(r.codes, { '00': 30 }, `every answer 00 ${JSON.stringify(r.errorSamples)}`);
+    t.equal(r.errors, 0, 'and checked: MTI 0830, its STAN');
   });
 
   t.test('a void or completion naming its original wrongly is counted as an error (the check above can fail)', async (t) => {
