@@ -5,12 +5,16 @@
  * when the transport is free, as CPU time (all of the process's threads) and as wall time (which
  * includes waiting for each group's fsync).
  *
- *   node dist/bench/pipeline.bench.js [--sales 20000]
+ *   node dist/bench/pipeline.bench.js [--sales 20000] [--echo]
+ *
+ * With --echo every request is an echo test (0820 301) instead of a sale: what the pipeline and the
+ * book cost a request that needs no business work (its journal entry included), the floor under a sale.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { decodeTerminalFrame, type IsoMessage } from '../src/codec/index.js';
 import { Book, emptyReply, packProposal, unpackProposal, type Reply } from '../src/book/index.js';
 import { SimTerminal } from '../src/loadgen/index.js';
 import { Pipeline } from '../src/pipeline/index.js';
@@ -22,11 +26,70 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
+/** CPU seconds of each of this process's threads, by "tid name". */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** µs per request by role: this thread (the pipeline and the book), the apply thread, and V8's and libuv's helpers. */
+function byThread(before: Map<string, number>, after: Map<string, number>, requests: number): Record<string, number> {
+  const roles: Record<string, number> = { 'pipeline+book': 0, 'posp-apply': 0, helpers: 0 };
+  for (const [key, cpu] of after) {
+    const [tid, name] = [Number(key.slice(0, key.indexOf(' '))), key.slice(key.indexOf(' ') + 1)];
+    const role = tid === process.pid ? 'pipeline+book' : name === 'posp-apply' ? 'posp-apply' : 'helpers';
+    roles[role] += cpu - (before.get(key) ?? 0);
+  }
+  for (const role of Object.keys(roles)) roles[role] = +((roles[role] * 1e6) / requests).toFixed(1);
+  return roles;
+}
+
+/**
+ * The answers, copied into one slab as they come and decoded after the clock stops: an object per
+ * answer kept until the end would be old-generation garbage the switch itself never makes.
+ */
+class Answers {
+  private readonly slab: Buffer;
+  private readonly ends: Uint32Array;
+  private used = 0;
+  count = 0;
+
+  constructor(max: number) {
+    this.slab = Buffer.allocUnsafe(max * 256);
+    this.ends = new Uint32Array(max);
+  }
+
+  keep(frame: Buffer, start: number, end: number): void {
+    this.used += frame.copy(this.slab, this.used, start, end);
+    this.ends[this.count++] = this.used;
+  }
+
+  clear(): void {
+    this.used = 0;
+    this.count = 0;
+  }
+
+  decode(i: number): IsoMessage {
+    const start = i === 0 ? 0 : this.ends[i - 1];
+    return decodeTerminalFrame(this.slab, start, this.ends[i], true);
+  }
+}
+
 /** Terminals, and requests per group commit. */
 const GROUP = 100;
 
 async function main(): Promise<void> {
   const sales = arg('sales', 20_000);
+  const echo = process.argv.includes('--echo');
   const dir = mkdtempSync(join(tmpdir(), 'posp-pipeline-bench-'));
   try {
     const hsm = new SecurityModule(loadLmk({ file: join(dir, 'lmk.key') }));
@@ -35,12 +98,12 @@ async function main(): Promise<void> {
     const book = new Book(state, dir, { businessDate: '20261124', holdDays: 30 });
     await book.recover();
 
-    const answers: Buffer[] = [];
+    const answers = new Answers(sales + GROUP);
     const proposals: { id: number; bytes: Buffer }[] = [];
     const pipeline = new Pipeline({
       state, hsm, businessDate: '20261124', acquirerId: '00010000', refundWindowDays: 30, holdDays: 30, keyRotationHours: 24,
       log: pino({ level: 'silent' }),
-      respond: (_c, frame, start, end) => answers.push(Buffer.from(frame.subarray(start, end))),
+      respond: (_c, frame, start, end) => answers.keep(frame, start, end),
       close: () => undefined,
       // The proposal crosses a ring in its binary layout in the switch: pack it here too.
       propose: (id, proposal) => proposals.push({ id, bytes: Buffer.from(packProposal(proposal)) }),
@@ -60,15 +123,14 @@ async function main(): Promise<void> {
 
     // Terminals whose frames we build with the simulated terminal's keys (no socket needed).
     const { openKeyBlock, DesKey } = await import('../src/security/index.js');
-    const { decodeTerminalFrame } = await import('../src/codec/index.js');
     const terminals: SimTerminal[] = [];
     for (let n = 0; n < GROUP; n++) {
       const term = new SimTerminal({ host: '', port: 0, tid: demoTid(n), mid: DEMO.mid, tmk: DEMO.tmk });
       const signIn = term.pack(term.message('0800').set(11, term.nextStan()).set(60, '00000001003').set(63, '001'));
-      answers.length = 0;
+      answers.clear();
       pipeline.onFrame(n, signIn, 2, signIn.length);
       await settle();
-      const res = decodeTerminalFrame(answers[0], 0, answers[0].length, true);
+      const res = answers.decode(0);
       const keys = openKeyBlock(Buffer.from(DEMO.tmk, 'hex'), res.binary(62)!, '003');
       Object.assign(term as unknown as { mak: unknown; pik: unknown }, { mak: new DesKey(keys.mak), pik: keys.pik });
       terminals.push(term);
@@ -77,11 +139,12 @@ async function main(): Promise<void> {
     const frames: Buffer[] = [];
     for (let i = 0; i < sales; i++) {
       const term = terminals[i % GROUP];
-      frames.push(term.pack(term.sale({ pan: demoPan(1 + (i % 50_000)), expiry: DEMO.expiry, pin: DEMO.pin }, 100 + (i % 900))));
+      frames.push(term.pack(echo ? term.echo() : term.sale({ pan: demoPan(1 + (i % 50_000)), expiry: DEMO.expiry, pin: DEMO.pin }, 100 + (i % 900))));
     }
-    answers.length = 0;
+    answers.clear();
     const started = process.hrtime.bigint();
     const cpuStart = process.cpuUsage();
+    const threadsStart = threadCpu();
     for (let i = 0; i < frames.length; i++) {
       pipeline.onFrame(i % GROUP, frames[i], 2, frames[i].length);
       // One request per terminal per group: the group is committed with one fsync, as under load.
@@ -89,12 +152,14 @@ async function main(): Promise<void> {
     }
     await settle();
     await book.settled();
+    const threadsEnd = threadCpu();
     await book.close();
     const us = Number(process.hrtime.bigint() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     const cpuUs = cpu.user + cpu.system;
-    const approved = answers.filter((a) => decodeTerminalFrame(a, 0, a.length, true).text(39) === '00').length;
-    console.log(JSON.stringify({ sales, approved, group: GROUP, cpuMicrosecondsPerSale: +(cpuUs / sales).toFixed(1), microsecondsPerSale: +(us / sales).toFixed(1), salesPerSecond: Math.round(sales / (us / 1e6)) }));
+    let approved = 0;
+    for (let i = 0; i < answers.count; i++) if (answers.decode(i).text(39) === '00') approved++;
+    console.log(JSON.stringify({ requests: echo ? 'echo test' : 'sale', sales, approved, group: GROUP, cpuMicrosecondsPerSale: +(cpuUs / sales).toFixed(1), microsecondsPerSale: +(us / sales).toFixed(1), salesPerSecond: Math.round(sales / (us / 1e6)), cpuMicrosecondsByThread: byThread(threadsStart, threadsEnd, sales) }));
     await state.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
