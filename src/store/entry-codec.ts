@@ -417,7 +417,7 @@ ${TXN_FIELDS.map((f, i) => `  if ((same & ${1 << i}) === 0) w.${f.kind === 'text
 
 /** Reads the fixed fields (those `same` names from `entry`) and the postings, in one object literal: one shape for every record. */
 const readTxnFields: (r: BinaryReader, same: number, entry: JournalEntry | undefined, e: Effects) => TxnRecord = compileFunction(
-  { readTxnPostings: (r: BinaryReader, e: Effects) => readTxnPostings(r, e), entryMissing },
+  { readTxnPostings, entryMissing },
   `return function readTxnFields(r, same, entry, e) {
   if (same !== 0 && entry === undefined) throw entryMissing(same);
   return {

@@ -126,7 +126,7 @@ export class EntrySchema<E extends object> {
       if (at < 0 || at > effectsAt) throw new Error(`entry field '${name}', which transaction records refer to, must come before the effects`);
     }
     this.write = compileFunction({ writeEffects: effects.write }, `return function writeEntry(w, e) {
-${fields.map((f) => `  ${f.kind === 'effects' ? 'writeEffects(w, e.effects, e);' : `${f.kind === 'text' ? 'w.str' : 'w.f64'}(e.${f.name});`}`).join('\n')}
+${fields.map((f) => `  ${f.kind === 'effects' ? `writeEffects(w, e.${f.name}, e)` : `${f.kind === 'text' ? 'w.str' : 'w.f64'}(e.${f.name})`};`).join('\n')}
 };`);
     this.read = compileFunction({ readEffects: effects.read }, `return function readEntry(r) {
   const e = {
