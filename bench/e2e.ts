@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLK_TCK, cpuSeconds, stop } from './child.js';
+import { cpuSeconds, stop, threadCpu } from './child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = path.join(ROOT, 'native-bench', 'build');
@@ -133,23 +133,6 @@ function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: s
 }
 
 // ------------------------------------------------------------------------------------------ /proc
-
-
-/** CPU seconds per thread, keyed by "tid name". */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(`${tid} ${name}`, (Number(f[11]) + Number(f[12])) / CLK_TCK);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
 
 function rssKB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

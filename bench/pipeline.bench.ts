@@ -10,10 +10,11 @@
  * With --echo every request is an echo test (0820 301) instead of a sale: what the pipeline and the
  * book cost a request that needs no business work (its journal entry included), the floor under a sale.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { threadCpu } from './child.js';
 import { decodeTerminalFrame, type IsoMessage } from '../src/codec/index.js';
 import { Book, emptyReply, packProposal, unpackProposal, type Reply } from '../src/book/index.js';
 import { SimTerminal } from '../src/loadgen/index.js';
@@ -26,20 +27,6 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-/** CPU seconds of each of this process's threads, by "tid name". */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(`${tid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
 
 /** µs per request by role: this thread (the pipeline and the book), the apply thread, and V8's and libuv's helpers. */
 function byThread(before: Map<string, number>, after: Map<string, number>, requests: number): Record<string, number> {
@@ -144,7 +131,7 @@ async function main(): Promise<void> {
     answers.clear();
     const started = process.hrtime.bigint();
     const cpuStart = process.cpuUsage();
-    const threadsStart = threadCpu();
+    const threadsStart = threadCpu(process.pid);
     for (let i = 0; i < frames.length; i++) {
       pipeline.onFrame(i % GROUP, frames[i], 2, frames[i].length);
       // One request per terminal per group: the group is committed with one fsync, as under load.
@@ -152,7 +139,7 @@ async function main(): Promise<void> {
     }
     await settle();
     await book.settled();
-    const threadsEnd = threadCpu();
+    const threadsEnd = threadCpu(process.pid);
     await book.close();
     const us = Number(process.hrtime.bigint() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);
